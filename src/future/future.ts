@@ -1,0 +1,316 @@
+import type { Context } from "../task/context.js";
+import { describeValue, InvalidArgumentError, WakerContractError } from "../task/errors.js";
+import { Pending, type Poll } from "../task/poll.js";
+import { dropNow } from "./orphan-cleanup.js";
+
+/**
+ * A value that becomes available later, computed only while someone polls it (Rust's
+ * `std::future::Future`). Futures are lazy: creating one starts nothing.
+ *
+ * Implementations:
+ * - `poll(cx)` returns the output, or {@link Pending} after arranging for `cx.waker` (or a clone)
+ *   to be woken when progress is possible. It must tolerate spurious polls and is never called
+ *   again after it returned a value or threw.
+ * - `drop()` cancels: release resources, deregister wakers. Idempotent, synchronous.
+ * - `pollDrop(cx)` is the asynchronous form of `drop` that owners (tasks, `select`, scopes) drive:
+ *   it returns `Pending` while cleanup (a generator's `finally` that waits) is still running and
+ *   `undefined` once it is done. The default calls `drop()` and is done at once.
+ *
+ * Inside a generator async block, `yield* fut` waits for `fut` and evaluates to its output.
+ *
+ * @example
+ * ```ts
+ * class Ready42 extends Future<number> {
+ *   poll(): Poll<number> { return 42; }
+ * }
+ * const main = future(function* () {
+ *   const n = yield* new Ready42();
+ *   return n + 1;
+ * });
+ * ```
+ */
+export abstract class Future<T> {
+  /** Drives the future: its output, or `Pending` with `cx.waker` registered for a wake. */
+  abstract poll(cx: Context): Poll<T>;
+
+  /**
+   * Cancels the future now (Rust's `Drop`). Idempotent. Asynchronous cleanup that cannot finish
+   * synchronously is handed to the runtime and still runs to its end exactly once.
+   */
+  drop(): void {}
+
+  /**
+   * Cancels the future and drives its cleanup: `Pending` while cleanup waits on something,
+   * `undefined` when it is complete. Throws the cleanup's error, if any. Idempotent once done.
+   */
+  pollDrop(_cx: Context): Poll<void> {
+    this.drop();
+    return undefined;
+  }
+
+  /** A short description for task dumps: what this future is waiting on. */
+  describe(): string {
+    return this.constructor.name;
+  }
+
+  /** Makes `yield* fut` inside a generator async block wait for `fut` and evaluate to its output. */
+  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return new Await<T>(this) as unknown as Iterator<Future<unknown>, T, unknown>;
+  }
+
+  /** `using fut = ...` drops the future at the end of the block. */
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  /**
+   * A future that completes with `fn(output)`.
+   *
+   * @example
+   * ```ts
+   * const length = readLine().map((line) => line.length);
+   * ```
+   */
+  map<U>(fn: (value: T) => U): Future<U> {
+    return new MapFuture(this, fn);
+  }
+
+  /**
+   * A future that waits for this one, then for the future `fn(output)` returns.
+   *
+   * @example
+   * ```ts
+   * const body = connect(host).andThen((conn) => conn.read());
+   * ```
+   */
+  andThen<U>(fn: (value: T) => Future<U>): Future<U> {
+    return new AndThenFuture(this, fn);
+  }
+
+  /**
+   * A future that completes with this one's output or, if it throws, with `fn(error)`: a value, or
+   * a future to wait for.
+   *
+   * @example
+   * ```ts
+   * const config = readConfig().catch(() => DEFAULT_CONFIG);
+   * ```
+   */
+  catch<U>(fn: (error: unknown) => U | Future<U>): Future<T | U> {
+    return new CatchFuture(this, fn);
+  }
+
+  /**
+   * A future that runs `fn` exactly once after this one completes, throws or is dropped, then
+   * completes as this one did. If `fn` returns a future, it is waited for (also on drop, when the
+   * owner drives `pollDrop`).
+   *
+   * @example
+   * ```ts
+   * const work = transfer(file).finally(() => file.close());
+   * ```
+   */
+  finally(fn: () => void | Future<unknown>): Future<T> {
+    return new FinallyFuture(this, fn);
+  }
+}
+
+/**
+ * The iterator behind `yield* fut`: yields the future once (the generator driver polls it), then
+ * returns the value the driver sends back. One allocation per `yield*`; the object is also the
+ * iterator result (`done`/`value`), which sync generators pass through unchanged.
+ */
+class Await<T> {
+  done = false;
+  value: unknown;
+  private started = false;
+
+  constructor(fut: Future<T>) {
+    this.value = fut;
+  }
+
+  next(sent?: unknown): this {
+    if (!this.started) {
+      this.started = true;
+      return this;
+    }
+    this.done = true;
+    this.value = sent;
+    return this;
+  }
+
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  return(value?: unknown): this {
+    this.done = true;
+    this.value = value;
+    return this;
+  }
+}
+
+/** Throws when `value` is not a future; `where` names the API for the message. */
+export function expectFuture(value: unknown, where: string): Future<unknown> {
+  if (value instanceof Future) return value;
+  const hint = value instanceof Promise ? " (wrap a Promise with fromPromise(() => promise))" : "";
+  throw new InvalidArgumentError(`${where}: expected a Future, got ${describeValue(value)}${hint}`);
+}
+
+/** The error for polling a future again after it completed or was dropped. */
+export function pollAfterCompletion(fut: Future<unknown>): WakerContractError {
+  return new WakerContractError(
+    `${fut.describe()} was polled after it completed or was dropped; a finished future must not be polled again`,
+  );
+}
+
+class MapFuture<T, U> extends Future<U> {
+  constructor(
+    private readonly inner: Future<T>,
+    private readonly fn: (value: T) => U,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<U> {
+    const r = this.inner.poll(cx);
+    return r === Pending ? Pending : this.fn(r as T);
+  }
+  override drop(): void {
+    this.inner.drop();
+  }
+  override pollDrop(cx: Context): Poll<void> {
+    return this.inner.pollDrop(cx);
+  }
+  override describe(): string {
+    return `map(${this.inner.describe()})`;
+  }
+}
+
+class AndThenFuture<T, U> extends Future<U> {
+  private second: Future<U> | null = null;
+  constructor(
+    private readonly first: Future<T>,
+    private readonly fn: (value: T) => Future<U>,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<U> {
+    if (this.second === null) {
+      const r = this.first.poll(cx);
+      if (r === Pending) return Pending;
+      this.second = expectFuture(this.fn(r as T), "andThen callback") as Future<U>;
+    }
+    return this.second.poll(cx);
+  }
+  override drop(): void {
+    dropNow(this);
+  }
+  override pollDrop(cx: Context): Poll<void> {
+    return this.second === null ? this.first.pollDrop(cx) : this.second.pollDrop(cx);
+  }
+  override describe(): string {
+    return this.second === null
+      ? `andThen(${this.first.describe()})`
+      : `andThen(… > ${this.second.describe()})`;
+  }
+}
+
+class CatchFuture<T, U> extends Future<T | U> {
+  private recovery: Future<U> | null = null;
+  constructor(
+    private readonly inner: Future<T>,
+    private readonly fn: (error: unknown) => U | Future<U>,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<T | U> {
+    if (this.recovery === null) {
+      try {
+        return this.inner.poll(cx);
+      } catch (error) {
+        const r = this.fn(error);
+        if (!(r instanceof Future)) return r;
+        this.recovery = r;
+      }
+    }
+    return this.recovery.poll(cx);
+  }
+  override drop(): void {
+    dropNow(this);
+  }
+  override pollDrop(cx: Context): Poll<void> {
+    return this.recovery === null ? this.inner.pollDrop(cx) : this.recovery.pollDrop(cx);
+  }
+  override describe(): string {
+    return `catch(${(this.recovery ?? this.inner).describe()})`;
+  }
+}
+
+const NOT_YET = 0;
+const VALUE = 1;
+const ERROR = 2;
+const DROPPED = 3;
+
+class FinallyFuture<T> extends Future<T> {
+  private outcome = NOT_YET;
+  private result: unknown;
+  private cleanup: Future<unknown> | null = null;
+  private ran = false;
+
+  constructor(
+    private readonly inner: Future<T>,
+    private readonly fn: () => void | Future<unknown>,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.outcome === NOT_YET) {
+      try {
+        const r = this.inner.poll(cx);
+        if (r === Pending) return Pending;
+        this.outcome = VALUE;
+        this.result = r;
+      } catch (error) {
+        this.outcome = ERROR;
+        this.result = error;
+      }
+    }
+    if (this.finishCleanup(cx) === Pending) return Pending;
+    if (this.outcome === ERROR) throw this.result;
+    return this.result as T;
+  }
+
+  override drop(): void {
+    dropNow(this);
+  }
+
+  override pollDrop(cx: Context): Poll<void> {
+    if (this.outcome === NOT_YET) {
+      if (this.inner.pollDrop(cx) === Pending) return Pending;
+      this.outcome = DROPPED;
+    }
+    if (this.finishCleanup(cx) === Pending) return Pending;
+    return undefined;
+  }
+
+  override describe(): string {
+    return this.cleanup
+      ? `finally(${this.cleanup.describe()})`
+      : `finally(${this.inner.describe()})`;
+  }
+
+  /** Runs `fn` once and waits for the future it returned, if any. */
+  private finishCleanup(cx: Context): Poll<void> {
+    if (!this.ran) {
+      this.ran = true;
+      const r = this.fn();
+      if (r instanceof Future) this.cleanup = r;
+    }
+    if (this.cleanup !== null) {
+      if (this.cleanup.poll(cx) === Pending) return Pending;
+      this.cleanup = null;
+    }
+    return undefined;
+  }
+}

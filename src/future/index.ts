@@ -1,0 +1,10 @@
+export { type AsyncGenerator, asyncFn, future, GenFuture } from "./async-block.js";
+export { Future } from "./future.js";
+export { FuturesUnordered } from "./futures-unordered.js";
+export { join, joinAll, type Outputs, tryJoin } from "./join.js";
+export { lazy } from "./lazy.js";
+export { pending } from "./pending.js";
+export { pollFn } from "./poll-fn.js";
+export { ready } from "./ready.js";
+export { race, type Selected, type SelectOptions, select } from "./select.js";
+export { yieldNow } from "./yield-now.js";

@@ -1,0 +1,51 @@
+import type { Context } from "../task/context.js";
+import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import type { Poll } from "../task/poll.js";
+import { expectFuture, Future } from "./future.js";
+import { dropNow } from "./orphan-cleanup.js";
+
+class Lazy<T> extends Future<T> {
+  private inner: Future<T> | null = null;
+  private dropped = false;
+  constructor(private readonly make: () => Future<T>) {
+    super();
+  }
+  poll(cx: Context): Poll<T> {
+    if (this.inner === null) {
+      this.inner = expectFuture(this.make(), "lazy factory") as Future<T>;
+    }
+    return this.inner.poll(cx);
+  }
+  override drop(): void {
+    dropNow(this);
+  }
+  override pollDrop(cx: Context): Poll<void> {
+    this.dropped = true;
+    return this.inner === null ? undefined : this.inner.pollDrop(cx);
+  }
+  override describe(): string {
+    if (this.inner !== null) return this.inner.describe();
+    return this.dropped ? "lazy (dropped)" : "lazy (not started)";
+  }
+}
+
+/**
+ * A future that calls `make` on its first poll and then behaves as the future it returned. Useful
+ * to defer building an expensive future, or one with side effects at construction, until needed.
+ *
+ * @example
+ * ```ts
+ * const conn = lazy(() => openConnection(config.host));
+ * ```
+ * @throws {InvalidArgumentError} when `make` is not a function.
+ *
+ * Cancel safety: as the future `make` returns; if dropped before the first poll, `make` never runs.
+ */
+export function lazy<T>(make: () => Future<T>): Future<T> {
+  if (typeof make !== "function") {
+    throw new InvalidArgumentError(
+      `lazy: expected a function () => Future, got ${describeValue(make)}`,
+    );
+  }
+  return new Lazy(make);
+}

@@ -1,0 +1,27 @@
+import type { Context } from "../task/context.js";
+import { Pending } from "../task/poll.js";
+import { Future } from "./future.js";
+
+class Never<T> extends Future<T> {
+  poll(_cx: Context): typeof Pending {
+    return Pending;
+  }
+  override describe(): string {
+    return "pending() (never completes)";
+  }
+}
+
+/**
+ * A future that never completes and never stores a waker. Awaiting it from the root of `run` is
+ * reported as a deadlock; inside `select` or `timeout` it is the branch that never wins.
+ *
+ * @example
+ * ```ts
+ * const { index } = yield* select([pending(), sleep(10)]); // index === 1
+ * ```
+ *
+ * Cancel safety: nothing to lose; dropping it does nothing.
+ */
+export function pending<T = never>(): Future<T> {
+  return new Never<T>();
+}

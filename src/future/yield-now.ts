@@ -1,0 +1,34 @@
+import type { Context } from "../task/context.js";
+import { Pending, type Poll } from "../task/poll.js";
+import { Future } from "./future.js";
+
+class YieldNow extends Future<void> {
+  private yielded = false;
+  poll(cx: Context): Poll<void> {
+    if (this.yielded) return undefined;
+    this.yielded = true;
+    cx.waker.wakeByRef();
+    return Pending;
+  }
+  override describe(): string {
+    return "yieldNow";
+  }
+}
+
+/**
+ * Gives other ready tasks a turn: returns `Pending` once after waking its own task, so the task goes
+ * to the back of the ready queue (tokio's `yield_now`).
+ *
+ * @example
+ * ```ts
+ * for (const item of bigArray) {
+ *   process(item);
+ *   yield* yieldNow();
+ * }
+ * ```
+ *
+ * Cancel safety: nothing to lose.
+ */
+export function yieldNow(): Future<void> {
+  return new YieldNow();
+}

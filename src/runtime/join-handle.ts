@@ -1,0 +1,129 @@
+import { Future } from "../future/future.js";
+import type { Context } from "../task/context.js";
+import { Pending, type Poll } from "../task/poll.js";
+import { Cancelled, JoinError } from "./errors.js";
+import {
+  ABORTED,
+  DETACHED,
+  FAILED,
+  heldByRuntime,
+  OBSERVED,
+  releasedByRuntime,
+  type Task,
+} from "./task.js";
+import { COMPLETE } from "./task-state.js";
+
+/** What a runtime does for handles: abort a task, report an error nobody will see. */
+export interface HandleHost {
+  abort(task: Task): void;
+  reportUnobserved(task: Task): void;
+  watchUnobserved(handle: JoinHandle<unknown>, task: Task): void;
+  unwatchUnobserved(handle: JoinHandle<unknown>): void;
+}
+
+/**
+ * The handle of a spawned task, and a future of its output (tokio's `JoinHandle`).
+ *
+ * - Awaiting it (`yield* handle`) completes with the task's output; throws {@link JoinError} (the
+ *   task's error as `cause`) if the task threw, and {@link Cancelled} if it was aborted.
+ * - `abort()` cancels the task: its current wait is dropped and its `finally` blocks run.
+ * - Dropping the handle (`drop()`, `using`) detaches the task: it keeps running, and an error it
+ *   throws is reported by the runtime instead of being lost.
+ *
+ * @example
+ * ```ts
+ * const handle = spawn(fetchUser(7));
+ * const user = yield* handle;
+ * ```
+ *
+ * Cancel safety: dropping a wait on the handle loses nothing; await it again (or `abort()` it).
+ */
+export class JoinHandle<T> extends Future<T> {
+  /** @internal Created by the runtime. */
+  constructor(
+    private readonly task: Task<T>,
+    private readonly host: HandleHost,
+  ) {
+    super();
+  }
+
+  /** The task's id, unique within its runtime; task dumps and error reports use it. */
+  get id(): number {
+    return this.task.id;
+  }
+
+  /** True once the task has completed, failed or been cancelled (its output is ready). */
+  isFinished(): boolean {
+    return (this.task.state & COMPLETE) !== 0;
+  }
+
+  /**
+   * Requests cancellation of the task. Its future is dropped on its next turn (its `finally`
+   * blocks run, asynchronous ones to their end), then awaiting the handle throws `Cancelled`.
+   * Does nothing if the task already finished.
+   */
+  abort(): void {
+    this.host.abort(this.task);
+  }
+
+  poll(cx: Context): Poll<T> {
+    const task = this.task;
+    if ((task.state & COMPLETE) === 0) {
+      const current = task.joinWaker;
+      if (current === null || !current.willWake(cx.waker)) {
+        if (current !== null) {
+          releasedByRuntime(current);
+          current.drop();
+        }
+        const waker = cx.waker.clone();
+        heldByRuntime(waker);
+        task.joinWaker = waker;
+      }
+      return Pending;
+    }
+    if ((task.handleFlags & OBSERVED) === 0) {
+      task.handleFlags |= OBSERVED;
+      if (task.outcome === FAILED) this.host.unwatchUnobserved(this);
+    }
+    return outputOf(task);
+  }
+
+  /** Detaches the task (it keeps running); an error it throws later is reported by the runtime. */
+  override drop(): void {
+    const task = this.task;
+    if ((task.handleFlags & DETACHED) !== 0) return;
+    task.handleFlags |= DETACHED;
+    const waker = task.joinWaker;
+    if (waker !== null) {
+      task.joinWaker = null;
+      releasedByRuntime(waker);
+      waker.drop();
+    }
+    if (task.outcome === FAILED && (task.handleFlags & OBSERVED) === 0) {
+      task.handleFlags |= OBSERVED;
+      this.host.unwatchUnobserved(this);
+      this.host.reportUnobserved(task);
+    }
+  }
+
+  override describe(): string {
+    return `JoinHandle(task ${this.task.id}${this.task.name ? ` ${this.task.name}` : ""})`;
+  }
+}
+
+/** The output of a finished task, or the error that awaiting it throws. */
+export function outputOf<T>(task: Task<T>): T {
+  switch (task.outcome) {
+    case FAILED:
+      throw new JoinError(`task ${taskLabel(task)} failed`, task.id, { cause: task.result });
+    case ABORTED:
+      throw new Cancelled(`task ${taskLabel(task)} was cancelled`);
+    default:
+      return task.result as T;
+  }
+}
+
+/** "12" or "12 (name)". */
+export function taskLabel(task: Task): string {
+  return task.name ? `${task.id} (${task.name})` : String(task.id);
+}

@@ -1,0 +1,122 @@
+import { Future } from "../future/future.js";
+import type { Context } from "../task/context.js";
+import { Pending, type Poll } from "../task/poll.js";
+import type { Waker } from "../task/waker.js";
+import { currentOrDefaultRuntime } from "./default-runtime.js";
+import { JoinHandle, outputOf } from "./join-handle.js";
+import type { SpawnOptions } from "./runtime.js";
+import { heldByRuntime, OBSERVED, releasedByRuntime, type Task, type TaskOwner } from "./task.js";
+
+/**
+ * A set of spawned tasks whose outputs you collect in completion order (tokio's `JoinSet`).
+ * Dropping the set (`drop()`, `using`) aborts every task still in it.
+ *
+ * @example
+ * ```ts
+ * using set = new JoinSet<number>();
+ * for (const id of ids) set.spawn(fetchScore(id));
+ * let total = 0, score: number | undefined;
+ * while ((score = yield* set.joinNext()) !== undefined) total += score;
+ * ```
+ */
+export class JoinSet<T> implements TaskOwner {
+  private readonly running = new Set<Task<T>>();
+  private readonly finished: Task<T>[] = [];
+  private waker: Waker | null = null;
+
+  /** Tasks in the set: running, or finished and not yet returned by `joinNext`. */
+  get length(): number {
+    return this.running.size + this.finished.length;
+  }
+
+  /**
+   * Spawns `fut` on the current runtime (the one polling, else the default) as a member of the set.
+   *
+   * @throws {InvalidArgumentError} when `fut` is not a future.
+   */
+  spawn(fut: Future<T>, options?: SpawnOptions): JoinHandle<T> {
+    const rt = currentOrDefaultRuntime();
+    const task = rt.spawnTask(fut, options?.name, this);
+    this.running.add(task);
+    return new JoinHandle(task, rt);
+  }
+
+  /**
+   * A future of the next task to finish: its output, or `undefined` when the set is empty.
+   *
+   * @throws {JoinError} when that task threw (its error is the `cause`).
+   * @throws {Cancelled} when that task was aborted.
+   *
+   * Cancel safety: dropping the wait loses nothing; the next call returns the same task.
+   */
+  joinNext(): Future<T | undefined> {
+    return new JoinNext(this);
+  }
+
+  /** Aborts every task in the set; they stay in it until `joinNext` returns them as cancelled. */
+  abortAll(): void {
+    for (const task of this.running) task.scheduler.abort(task);
+  }
+
+  /** Aborts every task still running and forgets them all. */
+  drop(): void {
+    this.abortAll();
+    this.running.clear();
+    this.finished.length = 0;
+    this.releaseWaker();
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  /** @internal */
+  childCompleted(task: Task): void {
+    if (!this.running.delete(task as Task<T>)) return;
+    this.finished.push(task as Task<T>);
+    const waker = this.waker;
+    if (waker !== null) {
+      this.waker = null;
+      releasedByRuntime(waker);
+      waker.wake();
+    }
+  }
+
+  /** @internal */
+  pollJoinNext(cx: Context): Poll<T | undefined> {
+    const task = this.finished.shift();
+    if (task !== undefined) {
+      task.handleFlags |= OBSERVED;
+      return outputOf(task);
+    }
+    if (this.running.size === 0) return undefined;
+    const current = this.waker;
+    if (current === null || !current.willWake(cx.waker)) {
+      this.releaseWaker();
+      const waker = cx.waker.clone();
+      heldByRuntime(waker);
+      this.waker = waker;
+    }
+    return Pending;
+  }
+
+  private releaseWaker(): void {
+    const waker = this.waker;
+    if (waker === null) return;
+    this.waker = null;
+    releasedByRuntime(waker);
+    waker.drop();
+  }
+}
+
+class JoinNext<T> extends Future<T | undefined> {
+  constructor(private readonly set: JoinSet<T>) {
+    super();
+  }
+  poll(cx: Context): Poll<T | undefined> {
+    return this.set.pollJoinNext(cx);
+  }
+  override describe(): string {
+    return `JoinSet.joinNext(${this.set.length} in set)`;
+  }
+}

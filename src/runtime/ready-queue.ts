@@ -1,0 +1,47 @@
+/**
+ * A FIFO queue on a power-of-two ring buffer that grows by doubling and never shrinks: push and
+ * shift are O(1) and allocate nothing once the buffer is large enough.
+ */
+export class ReadyQueue<T> {
+  private buffer: (T | undefined)[] = new Array(256);
+  private mask = 255;
+  private head = 0;
+  private tail = 0;
+
+  get length(): number {
+    return (this.tail - this.head) & this.mask;
+  }
+
+  isEmpty(): boolean {
+    return this.head === this.tail;
+  }
+
+  push(item: T): void {
+    this.buffer[this.tail] = item;
+    this.tail = (this.tail + 1) & this.mask;
+    if (this.tail === this.head) this.grow();
+  }
+
+  /** The oldest item, or `undefined` when empty. */
+  shift(): T | undefined {
+    if (this.head === this.tail) return undefined;
+    const item = this.buffer[this.head];
+    this.buffer[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    return item;
+  }
+
+  private grow(): void {
+    const old = this.buffer;
+    const size = old.length;
+    const next: (T | undefined)[] = new Array(size * 2);
+    // The buffer is full: head === tail. Copy head..end, then 0..head.
+    let j = 0;
+    for (let i = this.head; i < size; i++) next[j++] = old[i];
+    for (let i = 0; i < this.head; i++) next[j++] = old[i];
+    this.buffer = next;
+    this.head = 0;
+    this.tail = size;
+    this.mask = size * 2 - 1;
+  }
+}

@@ -1,0 +1,126 @@
+import type { Future } from "../future/future.js";
+import { Context } from "../task/context.js";
+import { RawWaker, RawWakerVTable } from "../task/raw-waker.js";
+import { Waker } from "../task/waker.js";
+import { COMPLETE } from "./task-state.js";
+
+/** How a task ended. */
+export const NOT_DONE = 0;
+export const OUTPUT = 1;
+export const FAILED = 2;
+export const ABORTED = 3;
+
+/** Whoever must hear of a task's completion: a scope, a join set, a `run` call. */
+export interface TaskOwner {
+  childCompleted(task: Task): void;
+}
+
+/** What the scheduler a task belongs to provides to the task's waker. */
+export interface TaskScheduler {
+  /** Puts a woken task on the ready queue (the state bits were already checked). */
+  wakeTask(task: Task): void;
+  /** Requests cancellation of a task. */
+  abort(task: Task): void;
+  /** Live waker clones of unfinished tasks held outside the runtime's own structures. */
+  externalWakers: number;
+}
+
+/** Handle flags: the JoinHandle was dropped (the task is detached). */
+export const DETACHED = 1;
+/** Handle flags: the task's outcome was read through its handle or owner. */
+export const OBSERVED = 2;
+
+/**
+ * One spawned future and everything the scheduler needs to run it. The task is its own waker: its
+ * `data` is the task, its vtable {@link TASK_VTABLE}, and it is lent to `poll` as `cx.waker`
+ * (borrowed: `wake()` does not consume it). So a spawn allocates the task, its context and its
+ * handle, and polling allocates nothing.
+ */
+export class Task<T = unknown> extends Waker {
+  /** Bit flags from `task-state.ts`. */
+  state: number;
+  future: Future<T> | null;
+  readonly cx: Context;
+  /** NOT_DONE, OUTPUT, FAILED or ABORTED. */
+  outcome = NOT_DONE;
+  /** The output or the error, once done. */
+  result: unknown = undefined;
+  /** The waker of whoever awaits the JoinHandle. */
+  joinWaker: Waker | null = null;
+  owner: TaskOwner | null = null;
+  /** DETACHED | OBSERVED. */
+  handleFlags = 0;
+  /** Live clones of this task's waker (wake/drop release one). */
+  wakers = 0;
+  /** Of those, the clones held by the runtime's own wait structures. */
+  internalWakers = 0;
+  polls = 0;
+  /** The task's handle until it completes (to report an error if the handle is collected unread). */
+  handle: Future<unknown> | null = null;
+  spawnSite: Error | undefined = undefined;
+  /** Links in the runtime's list of unfinished tasks. */
+  prevTask: Task | null = null;
+  nextTask: Task | null = null;
+
+  constructor(
+    readonly id: number,
+    future: Future<T>,
+    readonly scheduler: TaskScheduler,
+    readonly name: string | undefined,
+    state: number,
+  ) {
+    super(null, TASK_VTABLE, true);
+    (this as unknown as { data: unknown }).data = this;
+    this.future = future;
+    this.state = state;
+    this.cx = new Context(this);
+  }
+}
+
+function cloneTaskWaker(data: unknown): RawWaker {
+  const task = data as Task;
+  task.wakers++;
+  if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers++;
+  return new RawWaker(task, TASK_VTABLE);
+}
+
+function releaseTaskWaker(task: Task): void {
+  task.wakers--;
+  if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers--;
+}
+
+function wakeTaskByRef(data: unknown): void {
+  const task = data as Task;
+  task.scheduler.wakeTask(task);
+}
+
+/** The vtable of every task's waker: wake puts the task on its runtime's ready queue. */
+export const TASK_VTABLE: RawWakerVTable = new RawWakerVTable(
+  cloneTaskWaker,
+  (data) => {
+    releaseTaskWaker(data as Task);
+    wakeTaskByRef(data);
+  },
+  wakeTaskByRef,
+  (data) => releaseTaskWaker(data as Task),
+);
+
+/**
+ * Tells the runtime that `waker` is now held by one of its own wait structures (a join handle, a
+ * channel's wait list), which only another task can trigger, so it does not count as a way out of
+ * a deadlock. Call {@link releasedByRuntime} before waking or dropping it.
+ */
+export function heldByRuntime(waker: Waker): void {
+  if (waker.vtable !== TASK_VTABLE) return;
+  const task = waker.data as Task;
+  task.internalWakers++;
+  if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers--;
+}
+
+/** Undoes {@link heldByRuntime}; call it before the waker is woken or dropped. */
+export function releasedByRuntime(waker: Waker): void {
+  if (waker.vtable !== TASK_VTABLE) return;
+  const task = waker.data as Task;
+  task.internalWakers--;
+  if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers++;
+}

@@ -1,0 +1,50 @@
+/**
+ * Thrown when a waker or a future is used against the std::task contract: waking a consumed or
+ * dropped waker (checked in debug mode), polling a future after it completed or was dropped.
+ *
+ * @example
+ * ```ts
+ * try { consumed.wake(); } catch (e) { if (e instanceof WakerContractError) console.error(e.message); }
+ * ```
+ */
+export class WakerContractError extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "WAKER_CONTRACT" as const;
+  override name = "WakerContractError";
+}
+
+/**
+ * Thrown at an API boundary for input of the wrong type or shape (a vtable missing a function,
+ * spawning something that is not a future, a generator yielding a non-future).
+ *
+ * @example
+ * ```ts
+ * try { spawn(42 as never); } catch (e) { if (e instanceof InvalidArgumentError) console.error(e.code); }
+ * ```
+ */
+export class InvalidArgumentError extends TypeError {
+  /** Stable machine-readable code. */
+  readonly code = "INVALID_ARGUMENT" as const;
+  override name = "InvalidArgumentError";
+}
+
+/** Describes a value for an error message: its type and, for small values, the value itself. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  const type = typeof value;
+  if (type === "function") {
+    const name = (value as { name?: string }).name;
+    return name ? `function ${name}` : "an anonymous function";
+  }
+  if (type === "object") {
+    const ctor = (value as object).constructor;
+    if (ctor === Object || ctor === undefined) return "a plain object";
+    if (ctor === Promise) return "a Promise";
+    return `an instance of ${ctor.name || "an anonymous class"}`;
+  }
+  if (type === "string") {
+    const s = value as string;
+    return `the string ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s)}`;
+  }
+  return `${type} ${String(value)}`;
+}
