@@ -1,7 +1,16 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
-import { Future, pollAfterCompletion } from "./future.js";
+import {
+  type Await,
+  type AwaiterOwner,
+  currentAsyncContext,
+  enterAsyncBlock,
+  Future,
+  leaveAsyncBlock,
+  pollAfterCompletion,
+  takePolledPending,
+} from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
 
 /** The generator an async block runs: it yields futures (via `yield*`) and returns the output. */
@@ -23,7 +32,9 @@ const DONE = 3;
  * `finally` blocks. A `finally` that `yield*`s is asynchronous cleanup: `pollDrop` keeps polling
  * the futures it waits on until the generator has finished.
  */
-export class GenFuture<T> extends Future<T> {
+export class GenFuture<T> extends Future<T> implements AwaiterOwner {
+  /** @internal The iterator object its `yield*`s reuse. */
+  awaiter: Await | null = null;
   private current: Future<unknown> | null = null;
   private state = RUNNING;
   /** Errors thrown by cleanup, reported once cancellation completes. */
@@ -164,43 +175,54 @@ export class GenFuture<T> extends Future<T> {
    */
   private resume(cx: Context, isError: boolean, input: unknown): unknown {
     const gen = this.gen;
-    for (;;) {
-      let step: IteratorResult<unknown, unknown>;
-      try {
-        step = isError ? gen.throw(input) : gen.next(input);
-      } catch (error) {
-        if (this.state === FINALIZING) {
+    const previousCx = currentAsyncContext();
+    const previous = enterAsyncBlock(cx, this);
+    try {
+      for (;;) {
+        let step: IteratorResult<unknown, unknown>;
+        try {
+          step = isError ? gen.throw(input) : gen.next(input);
+        } catch (error) {
+          if (this.state === FINALIZING) {
+            this.state = DONE;
+            this.recordCleanupError(error);
+            return undefined;
+          }
           this.state = DONE;
-          this.recordCleanupError(error);
-          return undefined;
+          throw error;
         }
-        this.state = DONE;
-        throw error;
+        if (step.done) {
+          this.state = DONE;
+          return step.value;
+        }
+        const yielded = step.value;
+        if (takePolledPending(yielded)) {
+          // `yield*` already polled it with this context: its waker is registered.
+          this.current = yielded as Future<unknown>;
+          return Pending;
+        }
+        if (!(yielded instanceof Future)) {
+          isError = true;
+          input = invalidYield(this.name, yielded);
+          continue;
+        }
+        let r: unknown;
+        try {
+          r = yielded.poll(cx);
+        } catch (error) {
+          isError = true;
+          input = error;
+          continue;
+        }
+        if (r === Pending) {
+          this.current = yielded;
+          return Pending;
+        }
+        isError = false;
+        input = r;
       }
-      if (step.done) {
-        this.state = DONE;
-        return step.value;
-      }
-      const yielded = step.value;
-      if (!(yielded instanceof Future)) {
-        isError = true;
-        input = invalidYield(this.name, yielded);
-        continue;
-      }
-      let r: unknown;
-      try {
-        r = yielded.poll(cx);
-      } catch (error) {
-        isError = true;
-        input = error;
-        continue;
-      }
-      if (r === Pending) {
-        this.current = yielded;
-        return Pending;
-      }
-      isError = false;
-      input = r;
+    } finally {
+      leaveAsyncBlock(previous, previousCx);
     }
   }
 }
@@ -285,7 +307,18 @@ export function asyncFn<A extends unknown[], T>(
 ): (...args: A) => Future<T> {
   checkGeneratorFunction(genFn, "asyncFn");
   const name = genFn.name || "asyncFn";
-  return function asyncFnCall(this: unknown, ...args: A): Future<T> {
-    return startGenerator<T>(genFn.apply(this, args), name, "asyncFn");
-  };
+  const call = genFn as unknown as (this: unknown, ...args: unknown[]) => AsyncGenerator<T>;
+  return function asyncFnCall(this: unknown): Future<T> {
+    // Spread-free calls for the common arities: no arguments array per call.
+    const n = arguments.length;
+    const gen =
+      n === 0
+        ? call.call(this)
+        : n === 1
+          ? call.call(this, arguments[0])
+          : n === 2
+            ? call.call(this, arguments[0], arguments[1])
+            : call.apply(this, arguments as unknown as unknown[]);
+    return startGenerator<T>(gen, name, "asyncFn");
+  } as (...args: A) => Future<T>;
 }

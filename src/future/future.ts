@@ -55,7 +55,16 @@ export abstract class Future<T> {
 
   /** Makes `yield* fut` inside a generator async block wait for `fut` and evaluate to its output. */
   [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    return new Await<T>(this) as unknown as Iterator<Future<unknown>, T, unknown>;
+    const block = activeBlock;
+    let awaiter: Await;
+    if (block === null) {
+      awaiter = new Await(this);
+    } else if (block.awaiter === null || !block.awaiter.done) {
+      awaiter = block.awaiter = new Await(this);
+    } else {
+      awaiter = block.awaiter.reset(this);
+    }
+    return awaiter as unknown as Iterator<Future<unknown>, T, unknown>;
   }
 
   /** `using fut = ...` drops the future at the end of the block. */
@@ -116,22 +125,94 @@ export abstract class Future<T> {
 }
 
 /**
- * The iterator behind `yield* fut`: yields the future once (the generator driver polls it), then
- * returns the value the driver sends back. One allocation per `yield*`; the object is also the
- * iterator result (`done`/`value`), which sync generators pass through unchanged.
+ * The context of the generator async block being resumed right now, so that `yield* fut` can poll
+ * `fut` at once: a ready future then costs a call instead of a generator suspension. Set by the
+ * generator driver around `gen.next()`/`gen.throw()`; `null` outside.
  */
-class Await<T> {
+let activeContext: Context | null = null;
+
+/** What a generator driver keeps so that its `yield*`s reuse one iterator object. */
+export interface AwaiterOwner {
+  awaiter: Await | null;
+}
+
+/** The generator driver being resumed right now (see `activeContext`). */
+let activeBlock: AwaiterOwner | null = null;
+
+/**
+ * The future an `Await` just polled to `Pending` (its waker is registered): the driver receiving it
+ * next must not poll it again.
+ */
+let polledPending: Future<unknown> | null = null;
+
+/** @internal Called by the generator driver before resuming; returns the block to restore. */
+export function enterAsyncBlock(
+  cx: Context | null,
+  block: AwaiterOwner | null,
+): AwaiterOwner | null {
+  const previous = activeBlock;
+  activeContext = cx;
+  activeBlock = block;
+  return previous;
+}
+
+/** @internal Restores what {@link enterAsyncBlock} returned, with its context. */
+export function leaveAsyncBlock(previous: AwaiterOwner | null, previousCx: Context | null): void {
+  activeBlock = previous;
+  activeContext = previousCx;
+}
+
+/** @internal The context of the block being resumed, to restore after a nested one. */
+export function currentAsyncContext(): Context | null {
+  return activeContext;
+}
+
+/** @internal True (once) when `fut` was just polled to `Pending` by `yield*`. */
+export function takePolledPending(fut: unknown): boolean {
+  if (polledPending !== fut) return false;
+  polledPending = null;
+  return true;
+}
+
+/**
+ * The iterator behind `yield* fut`. Its first `next()` polls the future with the active context:
+ * if ready, `yield*` completes without suspending the generator (and a throw surfaces at the
+ * `yield*`, as with `await`); if `Pending`, it yields the future once to the driver, then returns
+ * the value the driver sends back. The object is also the iterator result (`done`/`value`), which
+ * sync generators pass through unchanged. Each async block reuses one for all its `yield*`s (a
+ * generator is suspended in at most one place), so awaiting allocates nothing in steady state.
+ */
+export class Await {
   done = false;
   value: unknown;
   private started = false;
 
-  constructor(fut: Future<T>) {
+  constructor(fut: Future<unknown>) {
     this.value = fut;
+  }
+
+  /** Reuses this finished iterator for the next `yield*` of the same block. */
+  reset(fut: Future<unknown>): this {
+    this.done = false;
+    this.started = false;
+    this.value = fut;
+    return this;
   }
 
   next(sent?: unknown): this {
     if (!this.started) {
       this.started = true;
+      const cx = activeContext;
+      if (cx !== null) {
+        const fut = this.value as Future<unknown>;
+        const r = fut.poll(cx);
+        if (r !== Pending) {
+          this.done = true;
+          this.value = r;
+        } else {
+          polledPending = fut;
+        }
+      }
       return this;
     }
     this.done = true;

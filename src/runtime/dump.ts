@@ -1,4 +1,4 @@
-import type { Task } from "./task.js";
+import { type Task, taskName } from "./task.js";
 import { CANCELLED, RUNNING, SCHEDULED } from "./task-state.js";
 
 /** One task in a {@link TaskDump}. */
@@ -56,7 +56,7 @@ export function takeDump(
   return new TaskDump(
     tasks.map((task) => ({
       id: task.id,
-      name: task.name,
+      name: taskName(task),
       spawnSite: spawnSiteOf(task),
       state: stateName(task.state),
       awaiting: describeSafely(task),

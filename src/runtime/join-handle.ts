@@ -10,6 +10,7 @@ import {
   OBSERVED,
   releasedByRuntime,
   type Task,
+  taskName,
 } from "./task.js";
 import { COMPLETE } from "./task-state.js";
 
@@ -125,5 +126,6 @@ export function outputOf<T>(task: Task<T>): T {
 
 /** "12" or "12 (name)". */
 export function taskLabel(task: Task): string {
-  return task.name ? `${task.id} (${task.name})` : String(task.id);
+  const name = taskName(task);
+  return name ? `${task.id} (${name})` : String(task.id);
 }

@@ -4,9 +4,11 @@ import { setRandomSource } from "../future/random-source.js";
 import { defaultPlatform } from "../platform/default-platform.js";
 import type { Platform } from "../platform/platform.js";
 import { seededRandom } from "../platform/seeded-random.js";
+import { Context } from "../task/context.js";
 import { debugMode, setDebugMode } from "../task/debug.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending } from "../task/poll.js";
+import { Waker } from "../task/waker.js";
 import { resetBudget, TASK_BUDGET } from "./budget.js";
 import { enterRuntime } from "./current.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
@@ -23,6 +25,7 @@ import {
   Task,
   type TaskOwner,
   type TaskScheduler,
+  taskName,
 } from "./task.js";
 import { CANCELLED, COMPLETE, RUNNING, SCHEDULED } from "./task-state.js";
 
@@ -116,6 +119,8 @@ export class Runtime implements TaskScheduler, HandleHost {
   private shutdownWaiters: (() => void)[] = [];
   private unobserved: FinalizationRegistry<TaskInfo & { error: unknown }> | null = null;
   private readonly drainFn = (): void => this.drain();
+  /** The context every poll gets; its waker is the task being polled (valid for that poll only). */
+  private readonly cx = new Context(Waker.noop());
 
   constructor(options: RuntimeOptions = {}) {
     if (options === null || typeof options !== "object") {
@@ -333,9 +338,9 @@ export class Runtime implements TaskScheduler, HandleHost {
     owner: TaskOwner | null,
     state: number,
   ): Task<T> {
-    const task = new Task<T>(this.nextId++, fut, this, name ?? nameOf(fut), state);
+    const task = new Task<T>(this.nextId++, fut, this, name, state);
     task.owner = owner;
-    if (debugMode) task.spawnSite = new Error("spawned here");
+    if (debugMode) spawnSites.set(task, new Error("spawned here"));
     const first = this.firstTask;
     task.nextTask = first;
     if (first !== null) first.prevTask = task;
@@ -408,7 +413,9 @@ export class Runtime implements TaskScheduler, HandleHost {
     const fut = task.future!;
     let result: unknown;
     try {
-      result = (state & CANCELLED) === 0 ? fut.poll(task.cx) : fut.pollDrop(task.cx);
+      const cx = this.cx;
+      Context.setWaker(cx, task);
+      result = (state & CANCELLED) === 0 ? fut.poll(cx) : fut.pollDrop(cx);
     } catch (error) {
       this.complete(task, FAILED, error);
       return;
@@ -510,22 +517,20 @@ export class Runtime implements TaskScheduler, HandleHost {
   }
 }
 
+/** Where tasks were spawned, recorded in debug mode only. */
+const spawnSites = new WeakMap<Task, Error>();
+
 function infoOf(task: Task): TaskInfo {
-  return { id: task.id, name: task.name, spawnSite: spawnSiteOf(task) };
+  return { id: task.id, name: taskName(task), spawnSite: spawnSiteOf(task) };
 }
 
 /** The first stack frame outside the runtime's own files. */
 export function spawnSiteOf(task: Task): string | undefined {
-  const stack = task.spawnSite?.stack;
+  const stack = spawnSites.get(task)?.stack;
   if (stack === undefined) return undefined;
   const frames = stack.split("\n").slice(1);
-  const user = frames.find((f) => !/[\\/](runtime|future)[\\/][\w-]+\.[jt]s/.test(f));
+  const user = frames.find((f) => !/[\\/](runtime|future)[\\/][\w-]+\.[jt]s|<anonymous>/.test(f));
   return (user ?? frames[0])?.trim().replace(/^at /, "");
-}
-
-function nameOf(fut: Future<unknown>): string | undefined {
-  const description = fut.describe();
-  return description === "GenFuture" ? undefined : description.split(" ")[0];
 }
 
 function checkFuture(fut: unknown, where: string): void {

@@ -1,5 +1,4 @@
 import type { Future } from "../future/future.js";
-import { Context } from "../task/context.js";
 import { RawWaker, RawWakerVTable } from "../task/raw-waker.js";
 import { Waker } from "../task/waker.js";
 import { COMPLETE } from "./task-state.js";
@@ -33,14 +32,13 @@ export const OBSERVED = 2;
 /**
  * One spawned future and everything the scheduler needs to run it. The task is its own waker: its
  * `data` is the task, its vtable {@link TASK_VTABLE}, and it is lent to `poll` as `cx.waker`
- * (borrowed: `wake()` does not consume it). So a spawn allocates the task, its context and its
- * handle, and polling allocates nothing.
+ * (borrowed: `wake()` does not consume it). So a spawn allocates the task and its handle, and
+ * polling allocates nothing (the runtime lends one shared `Context`, pointed at each task in turn).
  */
 export class Task<T = unknown> extends Waker {
   /** Bit flags from `task-state.ts`. */
   state: number;
   future: Future<T> | null;
-  readonly cx: Context;
   /** NOT_DONE, OUTPUT, FAILED or ABORTED. */
   outcome = NOT_DONE;
   /** The output or the error, once done. */
@@ -57,7 +55,6 @@ export class Task<T = unknown> extends Waker {
   polls = 0;
   /** The task's handle until it completes (to report an error if the handle is collected unread). */
   handle: Future<unknown> | null = null;
-  spawnSite: Error | undefined = undefined;
   /** Links in the runtime's list of unfinished tasks. */
   prevTask: Task | null = null;
   nextTask: Task | null = null;
@@ -73,7 +70,6 @@ export class Task<T = unknown> extends Waker {
     (this as unknown as { data: unknown }).data = this;
     this.future = future;
     this.state = state;
-    this.cx = new Context(this);
   }
 }
 
@@ -123,4 +119,16 @@ export function releasedByRuntime(waker: Waker): void {
   const task = waker.data as Task;
   task.internalWakers--;
   if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers++;
+}
+
+/**
+ * The task's name: the one given to `spawn`, else the name of the generator function it runs
+ * (from the future's description). Computed on demand, for dumps and errors only.
+ */
+export function taskName(task: Task): string | undefined {
+  if (task.name !== undefined) return task.name;
+  const description = task.future?.describe();
+  if (description === undefined) return undefined;
+  const first = description.split(" ")[0];
+  return first === "GenFuture" || first === "" ? undefined : first;
 }

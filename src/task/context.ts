@@ -16,6 +16,11 @@ export class Context {
   /** The waker of the task being polled. */
   readonly waker: Waker;
 
+  /** @internal A runtime reuses one context for all its polls, pointing it at each task in turn. */
+  static setWaker(cx: Context, waker: Waker): void {
+    (cx as { waker: Waker }).waker = waker;
+  }
+
   /** @internal Use {@link Context.fromWaker}. */
   constructor(waker: Waker) {
     this.waker = waker;

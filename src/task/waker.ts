@@ -2,9 +2,11 @@ import { debugMode } from "./debug.js";
 import { describeValue, InvalidArgumentError, WakerContractError } from "./errors.js";
 import { RawWaker, RawWakerVTable } from "./raw-waker.js";
 
-const LIVE = 0;
 const CONSUMED = 1;
 const DROPPED = 2;
+
+/** Debug mode only: wakers that were consumed by `wake()` or released by `drop()`. */
+const released = new WeakMap<Waker, number>();
 
 /**
  * Something that can be woken, for {@link Waker.from}: Rust's `Wake` trait. `wakeByRef` is
@@ -48,8 +50,6 @@ export class Waker {
   readonly vtable: RawWakerVTable;
   /** True for a task's own waker as lent to `poll` through `cx.waker`. */
   readonly borrowed: boolean;
-  /** LIVE, CONSUMED or DROPPED; maintained only in debug mode. */
-  private use = LIVE;
 
   /** @internal Use {@link Waker.fromRaw}. */
   constructor(data: unknown, vtable: RawWakerVTable, borrowed = false) {
@@ -131,13 +131,16 @@ export class Waker {
     return new Waker(raw.data, raw.vtable);
   }
 
-  /** Releases this waker without waking. Idempotent outside debug mode; a no-op when borrowed. */
+  /**
+   * Releases this waker without waking; a no-op when borrowed. Use it once: a second `drop()` is a
+   * contract violation that debug mode ignores and release mode passes to the vtable again.
+   */
   drop(): void {
     if (this.borrowed) return;
     if (debugMode) {
-      if (this.use === DROPPED) return;
+      if (released.get(this) === DROPPED) return;
       this.checkLive("drop");
-      this.use = DROPPED;
+      released.set(this, DROPPED);
     }
     this.vtable.drop(this.data);
   }
@@ -152,13 +155,14 @@ export class Waker {
   }
 
   private checkLive(operation: string, consumes = true): void {
-    if (this.use !== LIVE) {
-      const how = this.use === CONSUMED ? "consumed by wake()" : "released by drop()";
+    const use = released.get(this);
+    if (use !== undefined) {
+      const how = use === CONSUMED ? "consumed by wake()" : "released by drop()";
       throw new WakerContractError(
         `Waker.${operation}() on a waker already ${how}; clone() a waker you need to keep`,
       );
     }
-    if (consumes) this.use = CONSUMED;
+    if (consumes) released.set(this, CONSUMED);
   }
 }
 
