@@ -15,3 +15,4 @@ export {
 } from "./platform/index.js";
 export * from "./runtime/index.js";
 export * from "./task/index.js";
+export * from "./time/index.js";

@@ -27,6 +27,10 @@ export function browserPlatform(): Platform {
       queue.push(fn);
       channel.port2.postMessage(null);
     },
+    setTimer: (fn, ms) => {
+      const handle = setTimeout(fn, ms);
+      return { clear: () => clearTimeout(handle), ref: () => {}, unref: () => {} };
+    },
     random: Math.random,
     reportError: (message, error) => console.error(message, error),
     onInterrupt: () => () => {},

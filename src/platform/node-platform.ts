@@ -31,6 +31,18 @@ export function nodePlatform(): Platform {
     setImmediate: (fn) => {
       immediate(fn);
     },
+    setTimer: (fn, ms) => {
+      const handle = setTimeout(fn, ms);
+      return {
+        clear: () => clearTimeout(handle),
+        ref: () => {
+          handle.ref();
+        },
+        unref: () => {
+          handle.unref();
+        },
+      };
+    },
     random: Math.random,
     reportError: (message, error) => console.error(message, error),
     onInterrupt: (fn) => {

@@ -16,6 +16,11 @@ export interface Platform {
   queueMicrotask(fn: () => void): void;
   /** Runs `fn` on a later turn of the host loop, after pending I/O callbacks (drain continuation). */
   setImmediate(fn: () => void): void;
+  /**
+   * Calls `fn` once after about `ms` milliseconds (the one host timer of the time driver). The
+   * handle can cancel it and say whether it keeps the process alive (`ref`/`unref`).
+   */
+  setTimer(fn: () => void, ms: number): HostTimer;
   /** A number in [0, 1); the runtime's `select` start branches come from here. */
   random(): number;
   /** Prints a diagnostic (an error in a detached task, a cleanup error) where the user sees it. */
@@ -26,4 +31,14 @@ export interface Platform {
   setExitCode(code: number): void;
   /** Ends the process now (a second SIGINT during `main`). */
   exit(code: number): void;
+}
+
+/** A host timer armed by {@link Platform.setTimer}. */
+export interface HostTimer {
+  /** Cancels it; idempotent. */
+  clear(): void;
+  /** Keeps the host process alive while armed. */
+  ref(): void;
+  /** Lets the host process exit even though it is armed. */
+  unref(): void;
 }

@@ -1,4 +1,5 @@
 export { consumeBudget, remainingBudget, TASK_BUDGET } from "./budget.js";
+export { RuntimeClock } from "./clock.js";
 export { getDefaultRuntime, run, spawn } from "./default-runtime.js";
 export type { TaskDump, TaskSnapshot } from "./dump.js";
 export { BlockOnError, Cancelled, DeadlockError, JoinError, RuntimeClosedError } from "./errors.js";

@@ -10,8 +10,10 @@ import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending } from "../task/poll.js";
 import { Waker } from "../task/waker.js";
 import { resetBudget, TASK_BUDGET } from "./budget.js";
+import { RuntimeClock } from "./clock.js";
 import { enterRuntime } from "./current.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
+import type { Driver } from "./driver.js";
 import { type TaskDump, takeDump } from "./dump.js";
 import { BlockOnError, Cancelled, DeadlockError, RuntimeClosedError } from "./errors.js";
 import { type HandleHost, JoinHandle, outputOf, taskLabel } from "./join-handle.js";
@@ -37,6 +39,11 @@ export interface RuntimeOptions {
   readonly seed?: number;
   /** The host seam; defaults to Node's or the browser's. */
   readonly platform?: Platform;
+  /**
+   * `"real"` (default): time flows with the platform clock. `"virtual"`: the clock starts paused
+   * and auto-advances to the next timer whenever every task is idle (see {@link RuntimeClock}).
+   */
+  readonly clock?: "real" | "virtual";
   /** Polls per drain before the runtime lets the host run I/O (default 1024). */
   readonly drainBudget?: number;
   /** Milliseconds per drain before the runtime lets the host run I/O (default 4). */
@@ -103,7 +110,11 @@ export class Runtime implements TaskScheduler, HandleHost {
   /** @internal Timers and drivers that can wake a task from outside (see `retainWakeSource`). */
   private wakeSources = 0;
 
-  private readonly platform: Platform;
+  /** The runtime's clock: `now()`, and `pause`/`advance`/`resume` for tests. */
+  readonly time: RuntimeClock;
+  /** @internal The host seam, for drivers. */
+  readonly platform: Platform;
+  private readonly drivers = new Map<object, Driver>();
   private readonly random: () => number;
   private readonly queue = new ReadyQueue<Task>();
   private readonly drainBudget: number;
@@ -134,6 +145,14 @@ export class Runtime implements TaskScheduler, HandleHost {
     this.drainBudget = positive(options.drainBudget, 1024, "drainBudget");
     this.drainTimeMs = positive(options.drainTimeMs, 4, "drainTimeMs");
     this.onUnhandledError = options.onUnhandledError ?? "log";
+    if (options.clock !== undefined && options.clock !== "real" && options.clock !== "virtual") {
+      throw new InvalidArgumentError(
+        `Runtime: clock must be "real" or "virtual", got ${describeValue(options.clock)}`,
+      );
+    }
+    this.time = new RuntimeClock(this.platform, options.clock === "virtual", () => {
+      for (const driver of this.drivers.values()) driver.clockChanged?.();
+    });
     setOrphanCleanupHandler((dropping) => currentOrDefaultRuntime().adoptCleanup(dropping));
   }
 
@@ -173,6 +192,7 @@ export class Runtime implements TaskScheduler, HandleHost {
       const owner = new RootOwner(this, resolve as (v: unknown) => void, reject);
       const task = this.spawnTask(fut, undefined, owner);
       this.roots.add(task);
+      if (this.roots.size === 1) this.rootsChanged(true);
     });
   }
 
@@ -263,6 +283,36 @@ export class Runtime implements TaskScheduler, HandleHost {
     };
   }
 
+  /**
+   * @internal The driver of one kind (`key`), created by `create` on first use.
+   */
+  driver<D extends Driver>(key: object, create: (rt: Runtime) => D): D {
+    let driver = this.drivers.get(key) as D | undefined;
+    if (driver === undefined) {
+      driver = create(this);
+      this.drivers.set(key, driver);
+    }
+    return driver;
+  }
+
+  /** @internal True while a `run` root is pending: drivers keep the host process alive then. */
+  hasPendingRoots(): boolean {
+    return this.roots.size > 0;
+  }
+
+  private rootsChanged(pending: boolean): void {
+    for (const driver of this.drivers.values()) driver.rootsChanged?.(pending);
+  }
+
+  /** The queue is empty: let drivers wake something (auto-advance). True if one did. */
+  private idleDrivers(): boolean {
+    let woke = false;
+    for (const driver of this.drivers.values()) {
+      if (driver.idle?.() === true) woke = true;
+    }
+    return woke;
+  }
+
   /** @internal The scheduler side of a wake (the waker's vtable calls it). */
   wakeTask(task: Task): void {
     const state = task.state;
@@ -304,7 +354,7 @@ export class Runtime implements TaskScheduler, HandleHost {
 
   /** @internal */
   rootCompleted(task: Task, owner: RootOwner): void {
-    this.roots.delete(task);
+    if (this.roots.delete(task) && this.roots.size === 0) this.rootsChanged(false);
     if (owner.settled) return;
     owner.settled = true;
     task.handleFlags |= OBSERVED;
@@ -378,7 +428,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     if (!queue.isEmpty()) {
       this.armed = true;
       this.platform.setImmediate(this.drainFn);
-    } else if (this.roots.size > 0) {
+    } else if (!this.idleDrivers() && this.roots.size > 0) {
       this.checkDeadlock();
     }
   }
@@ -391,7 +441,10 @@ export class Runtime implements TaskScheduler, HandleHost {
     try {
       while ((task.state & COMPLETE) === 0) {
         const next = this.queue.shift();
-        if (next === undefined) break;
+        if (next === undefined) {
+          if (this.idleDrivers() && !this.queue.isEmpty()) continue;
+          break;
+        }
         this.runTask(next);
       }
     } finally {
@@ -489,7 +542,7 @@ export class Runtime implements TaskScheduler, HandleHost {
       const owner = root.owner as RootOwner;
       if (owner.settled) continue;
       owner.settled = true;
-      this.roots.delete(root);
+      if (this.roots.delete(root) && this.roots.size === 0) this.rootsChanged(false);
       owner.reject(
         new DeadlockError(
           `deadlock: the root task ${taskLabel(root)} is pending and nothing can wake any task (no ready task, timer, driver or waker held outside the runtime); its finalizers run now`,

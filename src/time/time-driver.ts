@@ -1,0 +1,147 @@
+import type { HostTimer } from "../platform/platform.js";
+import { currentOrDefaultRuntime } from "../runtime/default-runtime.js";
+import type { Driver } from "../runtime/driver.js";
+import type { Runtime } from "../runtime/runtime.js";
+import { TimerEntry, TimerWheel } from "./timer-wheel.js";
+
+const KEY = {};
+
+/**
+ * The runtime's time driver: one {@link TimerWheel} of 1 ms ticks and at most one host timer,
+ * armed for the next deadline. The host timer only records that time passed and fires expired
+ * entries (which wake their tasks); it never polls a future.
+ *
+ * - Deadlines round up to the next millisecond, and an entry fires only once the clock has reached
+ *   it: when Node fires a timer early, the driver re-arms for the rest.
+ * - Lifetime: while the wheel holds entries it counts as a wake source (no deadlock is reported);
+ *   its host timer keeps the process alive only while a `run`/`main` root is pending.
+ * - Paused clock: no host timer; with auto-advance, an idle runtime jumps to the next deadline.
+ */
+export class TimeDriver implements Driver {
+  private readonly wheel = new TimerWheel();
+  /** Clock time (ms) of tick 0. */
+  private readonly origin: number;
+  private hostTimer: HostTimer | null = null;
+  /** The tick the host timer is armed for. */
+  private armedFor = -1;
+  private releaseSource: (() => void) | null = null;
+  private readonly onHostTimer = (): void => {
+    this.hostTimer = null;
+    this.armedFor = -1;
+    this.process();
+  };
+
+  private constructor(private readonly runtime: Runtime) {
+    this.origin = runtime.time.now();
+  }
+
+  /** The driver of `runtime` (the runtime polling now, else the default one). */
+  static of(runtime: Runtime = currentOrDefaultRuntime()): TimeDriver {
+    return runtime.driver(KEY, (rt) => new TimeDriver(rt));
+  }
+
+  /** Milliseconds on the runtime's clock. */
+  now(): number {
+    return this.runtime.time.now();
+  }
+
+  /** The wheel tick of a clock time: rounded up, so a timer never fires before its deadline. */
+  tickOf(time: number): number {
+    const tick = Math.ceil(time - this.origin);
+    return tick > 0 ? tick : 0;
+  }
+
+  /** The clock time a tick stands for. */
+  timeOf(tick: number): number {
+    return this.origin + tick;
+  }
+
+  /**
+   * Registers `entry` to expire at clock time `deadline`. Returns `false` when it is already due
+   * (the caller completes at once instead).
+   */
+  register(entry: TimerEntry, deadline: number): boolean {
+    if (deadline <= this.now()) return false;
+    if (entry.registered) this.wheel.remove(entry);
+    const tick = this.tickOf(deadline);
+    if (!this.wheel.insert(entry, tick)) return false;
+    if (this.wheel.count === 1) this.releaseSource = this.runtime.retainWakeSource();
+    if (this.armedFor < 0 || tick < this.armedFor) this.arm();
+    return true;
+  }
+
+  /** Removes `entry` at once (a dropped or reset `Sleep`). */
+  deregister(entry: TimerEntry): void {
+    if (!entry.registered) return;
+    this.wheel.remove(entry);
+    if (this.wheel.count === 0) this.becameEmpty();
+  }
+
+  /** Pending timers (for tests and dumps). */
+  get pending(): number {
+    return this.wheel.count;
+  }
+
+  /** Virtual time: jump to the next deadline when every task is idle. */
+  idle(): boolean {
+    const clock = this.runtime.time;
+    if (!clock.isPaused || !clock.autoAdvance || this.wheel.count === 0) return false;
+    // Jump slot by slot (a cascade of a far slot fires nothing) until some timer fires.
+    for (;;) {
+      const next = this.wheel.nextExpiration();
+      if (next < 0) return false;
+      clock.advanceTo(this.timeOf(next));
+      const before = this.wheel.count;
+      this.process();
+      if (this.wheel.count < before) return true;
+    }
+  }
+
+  rootsChanged(pending: boolean): void {
+    if (pending) this.hostTimer?.ref();
+    else this.hostTimer?.unref();
+  }
+
+  clockChanged(): void {
+    this.process();
+  }
+
+  /** Fires every entry due by now, then re-arms the host timer for the next one. */
+  private process(): void {
+    this.wheel.advance(Math.floor(this.now() - this.origin));
+    if (this.wheel.count === 0) {
+      this.becameEmpty();
+      return;
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.hostTimer !== null) {
+      this.hostTimer.clear();
+      this.hostTimer = null;
+      this.armedFor = -1;
+    }
+    if (this.runtime.time.isPaused) return;
+    const next = this.wheel.nextExpiration();
+    if (next < 0) return;
+    const delay = Math.max(0, Math.ceil(this.timeOf(next) - this.now()));
+    const timer = this.runtime.platform.setTimer(this.onHostTimer, delay);
+    if (!this.runtime.hasPendingRoots()) timer.unref();
+    this.hostTimer = timer;
+    this.armedFor = next;
+  }
+
+  private becameEmpty(): void {
+    if (this.hostTimer !== null) {
+      this.hostTimer.clear();
+      this.hostTimer = null;
+      this.armedFor = -1;
+    }
+    const release = this.releaseSource;
+    this.releaseSource = null;
+    release?.();
+  }
+}
+
+export { TimerEntry };
