@@ -4,8 +4,8 @@ import { InvalidArgumentError } from "../task/errors.js";
 /**
  * The runtime's clock (`runtime.time`): monotonic milliseconds from the platform, which tests can
  * pause, advance by hand and resume (tokio's `time::pause`/`advance`/`resume`). A runtime created
- * with `clock: "virtual"` starts paused with auto-advance: when every task is idle, time jumps to
- * the next timer, so code that sleeps for an hour is tested in microseconds.
+ * with `clock: "virtual"` starts paused at 0 with auto-advance: when every task is idle, time jumps
+ * to the next timer, so code that sleeps for an hour is tested in microseconds.
  *
  * @example
  * ```ts
@@ -32,7 +32,8 @@ export class RuntimeClock {
   ) {
     this.paused = startPaused;
     this.autoAdvance = startPaused;
-    this.frozenAt = platform.now();
+    // A virtual clock starts at 0: runs are reproducible and whole-millisecond sleeps end exactly.
+    this.frozenAt = startPaused ? 0 : platform.now();
   }
 
   /** The current time in milliseconds (fractional; only differences mean anything). */
@@ -45,10 +46,14 @@ export class RuntimeClock {
     return this.paused;
   }
 
-  /** Stops time. Timers due later stay pending until `advance` or auto-advance reaches them. */
+  /**
+   * Stops time, rounded up to the next whole millisecond (so that whole-millisecond sleeps started
+   * while paused end exactly at their deadline). Timers due later stay pending until `advance` (or
+   * auto-advance, if turned on) reaches them.
+   */
   pause(): void {
     if (this.paused) return;
-    this.frozenAt = this.now();
+    this.frozenAt = Math.ceil(this.now());
     this.paused = true;
     this.changed();
   }

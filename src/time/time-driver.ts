@@ -19,7 +19,7 @@ const KEY = {};
  */
 export class TimeDriver implements Driver {
   private readonly wheel = new TimerWheel();
-  /** Clock time (ms) of tick 0. */
+  /** Clock time (ms) of tick 0; an integer, so `timeOf(tick) - origin === tick` exactly. */
   private readonly origin: number;
   private hostTimer: HostTimer | null = null;
   /** The tick the host timer is armed for. */
@@ -32,7 +32,7 @@ export class TimeDriver implements Driver {
   };
 
   private constructor(private readonly runtime: Runtime) {
-    this.origin = runtime.time.now();
+    this.origin = Math.floor(runtime.time.now());
   }
 
   /** The driver of `runtime` (the runtime polling now, else the default one). */

@@ -146,18 +146,22 @@ export class TimerWheel {
     entry.level = -1;
   }
 
-  /** The start tick of the first occupied slot of `level` at or after the current position. */
+  /**
+   * The start tick of the next occupied slot of `level` after the current position. Entries of a
+   * level always sit in slots after the position, except those parked beyond the wheel's range,
+   * which wrap around to the next rotation of the level.
+   */
   private nextAtLevel(level: number): number {
     const lo = this.occupied[level * 2]!;
     const hi = this.occupied[level * 2 + 1]!;
     if ((lo | hi) === 0) return -1;
     const position = slotOf(this.elapsed, level);
-    const slot = nextSetBit(lo, hi, position);
+    const slot = nextSetBit(lo, hi, (position + 1) & (SLOTS - 1));
     const slotRange = SLOTS ** level;
     const levelRange = slotRange * SLOTS;
     const levelStart = Math.floor(this.elapsed / levelRange) * levelRange;
     let deadline = levelStart + slot * slotRange;
-    if (deadline <= this.elapsed && slot < position) deadline += levelRange;
+    if (deadline <= this.elapsed) deadline += levelRange;
     return deadline;
   }
 
