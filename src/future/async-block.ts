@@ -1,6 +1,7 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
+import { CleanupErrors } from "./drop-each.js";
 import {
   type Await,
   type AwaiterOwner,
@@ -12,6 +13,7 @@ import {
   takePolledPending,
 } from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
+import { Shield } from "./shield.js";
 
 /** The generator an async block runs: it yields futures (via `yield*`) and returns the output. */
 export type AsyncGenerator<T> = Generator<Future<unknown>, T, unknown>;
@@ -23,6 +25,23 @@ const DROPPING_CHILD = 1;
 const FINALIZING = 2;
 const DONE = 3;
 
+const NEXT = 0;
+const THROW = 1;
+const RETURN = 2;
+
+/** `resume` reached a `yield*` of an unshielded future while cancellation is pending. */
+const CANCEL_POINT: unique symbol = Symbol("cancel point");
+
+/**
+ * The built-in generator methods, called directly: every `function*` closure gives its generator
+ * objects their own hidden class, and `gen.next(x)` on many of them would make the call sites
+ * megamorphic and deoptimize. Calling the one built-in function keeps them monomorphic.
+ */
+const GeneratorPrototype = Object.getPrototypeOf(function* () {}).prototype as Generator<unknown>;
+const genNext = GeneratorPrototype.next;
+const genThrow = GeneratorPrototype.throw;
+const genReturn = GeneratorPrototype.return;
+
 /**
  * The future behind {@link future} and {@link asyncFn}: drives a generator, polling each future
  * it yields and resuming it with the output (or throwing the error into it).
@@ -30,38 +49,43 @@ const DONE = 3;
  * Cancellation (`drop`/`pollDrop`) first drops the future the generator is waiting on (innermost
  * cleanup first, as stack unwinding does), then calls `gen.return()`, which runs the generator's
  * `finally` blocks. A `finally` that `yield*`s is asynchronous cleanup: `pollDrop` keeps polling
- * the futures it waits on until the generator has finished.
+ * the futures it waits on until the generator has finished. (JavaScript's `gen.return()` cannot
+ * resume a `finally` that was already running when cancellation came: that block stops at its
+ * current `yield*`, and the enclosing `finally` blocks run. Cleanup that must finish goes in
+ * `shield(...)`: cancellation waits for it, the block resumes after it, and the cancellation takes
+ * effect at the next unshielded `yield*`.)
  */
 export class GenFuture<T> extends Future<T> implements AwaiterOwner {
   /** @internal The iterator object its `yield*`s reuse. */
   awaiter: Await | null = null;
   private current: Future<unknown> | null = null;
   private state = RUNNING;
-  /** Errors thrown by cleanup, reported once cancellation completes. */
-  private cleanupError: unknown = undefined;
-  private hasCleanupError = false;
+  /** Errors thrown by cleanup, reported once cancellation completes (allocated when needed). */
+  private cleanupErrors: CleanupErrors | null = null;
+  private readonly native: boolean;
 
   constructor(
     private readonly gen: AsyncGenerator<T>,
     private readonly name: string,
   ) {
     super();
+    this.native = Object.getPrototypeOf(Object.getPrototypeOf(gen)) === GeneratorPrototype;
   }
 
   poll(cx: Context): Poll<T> {
     if (this.state !== RUNNING) throw pollAfterCompletion(this);
     const current = this.current;
-    if (current === null) return this.resume(cx, false, undefined) as Poll<T>;
+    if (current === null) return this.resume(cx, NEXT, undefined) as Poll<T>;
     let r: unknown;
     try {
       r = current.poll(cx);
     } catch (error) {
       this.current = null;
-      return this.resume(cx, true, error) as Poll<T>;
+      return this.resume(cx, THROW, error) as Poll<T>;
     }
     if (r === Pending) return Pending;
     this.current = null;
-    return this.resume(cx, false, r) as Poll<T>;
+    return this.resume(cx, NEXT, r) as Poll<T>;
   }
 
   override drop(): void {
@@ -71,7 +95,37 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
   override pollDrop(cx: Context): Poll<void> {
     if (this.state === DONE) return undefined;
     if (this.state === RUNNING) this.state = DROPPING_CHILD;
-    if (this.state === DROPPING_CHILD) return this.dropChildThenReturn(cx);
+    while (this.state === DROPPING_CHILD) {
+      const child = this.current;
+      if (child instanceof Shield) {
+        // Shielded: let it finish, resume the block, and cancel at its next unshielded yield*.
+        let r: unknown;
+        let mode = NEXT;
+        try {
+          r = child.poll(cx);
+          if (r === Pending) return Pending;
+        } catch (error) {
+          r = error;
+          mode = THROW;
+        }
+        this.current = null;
+        const next = this.resume(cx, mode, r);
+        if (next === CANCEL_POINT) continue;
+        if (next === Pending) return Pending;
+        return this.finishDrop();
+      }
+      // Drop the awaited child first (its own cleanup may wait), then run our finally blocks.
+      if (child !== null) {
+        try {
+          if (child.pollDrop(cx) === Pending) return Pending;
+        } catch (error) {
+          this.recordCleanupError(error);
+        }
+        this.current = null;
+      }
+      this.state = FINALIZING;
+      return this.afterFinalizerStep(this.resume(cx, RETURN, undefined));
+    }
     // FINALIZING: a finally block is waiting on `current`.
     const current = this.current;
     if (current === null) return this.finishDrop();
@@ -80,38 +134,11 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
       r = current.poll(cx);
     } catch (error) {
       this.current = null;
-      return this.afterFinalizerStep(this.resume(cx, true, error));
+      return this.afterFinalizerStep(this.resume(cx, THROW, error));
     }
     if (r === Pending) return Pending;
     this.current = null;
-    return this.afterFinalizerStep(this.resume(cx, false, r));
-  }
-
-  /** Drops the awaited child (its cleanup first), then runs the generator's `finally` blocks. */
-  private dropChildThenReturn(cx: Context): Poll<void> {
-    const child = this.current;
-    if (child !== null) {
-      try {
-        if (child.pollDrop(cx) === Pending) return Pending;
-      } catch (error) {
-        this.recordCleanupError(error);
-      }
-      this.current = null;
-    }
-    this.state = FINALIZING;
-    let step: IteratorResult<unknown, unknown>;
-    try {
-      step = this.gen.return(undefined as T);
-    } catch (error) {
-      this.state = DONE;
-      this.recordCleanupError(error);
-      return this.finishDrop();
-    }
-    if (step.done) {
-      this.state = DONE;
-      return this.finishDrop();
-    }
-    return this.afterFinalizerStep(this.startAwaiting(cx, step.value));
+    return this.afterFinalizerStep(this.resume(cx, NEXT, r));
   }
 
   override describe(): string {
@@ -126,62 +153,52 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
   }
 
   private finishDrop(): Poll<void> {
-    if (this.hasCleanupError) {
-      const error = this.cleanupError;
-      this.cleanupError = undefined;
-      this.hasCleanupError = false;
-      throw error;
+    const errors = this.cleanupErrors;
+    if (errors !== null) {
+      this.cleanupErrors = null;
+      errors.throwIfAny();
     }
     return undefined;
   }
 
   private recordCleanupError(error: unknown): void {
-    if (!this.hasCleanupError) {
-      this.hasCleanupError = true;
-      this.cleanupError = error;
-    } else {
-      this.cleanupError = new AggregateError(
-        [this.cleanupError, error],
-        "several errors in the cleanup of a cancelled future",
-      );
-    }
+    this.cleanupErrors ??= new CleanupErrors();
+    this.cleanupErrors.add(error);
   }
 
-  /**
-   * Polls a freshly yielded value: `Pending` (and remembered as the current future) or the
-   * output, which the caller sends back in. Non-futures are turned into an error thrown into the
-   * generator at the `yield`.
-   */
-  private startAwaiting(cx: Context, yielded: unknown): Poll<unknown> {
-    if (!(yielded instanceof Future)) {
-      return this.resume(cx, true, invalidYield(this.name, yielded));
-    }
-    let r: unknown;
-    try {
-      r = yielded.poll(cx);
-    } catch (error) {
-      return this.resume(cx, true, error);
-    }
-    if (r === Pending) {
-      this.current = yielded;
-      return Pending;
-    }
-    return this.resume(cx, false, r);
-  }
-
-  /**
-   * Resumes the generator with `input` (thrown when `isError`) and keeps going while the futures it
-   * yields are ready at once. Returns `Pending` or the generator's return value; a throw escapes.
-   */
-  private resume(cx: Context, isError: boolean, input: unknown): unknown {
+  /** One step of the generator: `next`, `throw` or `return` with `input`. */
+  private step(mode: number, input: unknown): IteratorResult<unknown, unknown> {
     const gen = this.gen;
+    if (this.native) {
+      return mode === NEXT
+        ? genNext.call(gen, input)
+        : mode === THROW
+          ? genThrow.call(gen, input)
+          : genReturn.call(gen, input as T);
+    }
+    return mode === NEXT
+      ? gen.next(input)
+      : mode === THROW
+        ? gen.throw(input)
+        : gen.return(input as T);
+  }
+
+  /**
+   * Resumes the generator (`mode` with `input`) with this block active, so that `yield*` polls
+   * inline, and keeps going while the futures it yields are ready at once. Returns `Pending` or the
+   * generator's return value. While finalizing, a throw is recorded as a cleanup error; otherwise
+   * it escapes.
+   */
+  private resume(cx: Context, mode: number, input: unknown): unknown {
     const previousCx = currentAsyncContext();
-    const previous = enterAsyncBlock(cx, this);
+    // While cancellation is pending, yield* must not poll inline: the next future may never run.
+    const cancelling = this.state === DROPPING_CHILD;
+    const previous = enterAsyncBlock(cancelling ? null : cx, this);
     try {
       for (;;) {
         let step: IteratorResult<unknown, unknown>;
         try {
-          step = isError ? gen.throw(input) : gen.next(input);
+          step = this.step(mode, input);
         } catch (error) {
           if (this.state === FINALIZING) {
             this.state = DONE;
@@ -202,15 +219,19 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
           return Pending;
         }
         if (!(yielded instanceof Future)) {
-          isError = true;
+          mode = THROW;
           input = invalidYield(this.name, yielded);
           continue;
+        }
+        if (cancelling && !(yielded instanceof Shield)) {
+          this.current = yielded;
+          return CANCEL_POINT;
         }
         let r: unknown;
         try {
           r = yielded.poll(cx);
         } catch (error) {
-          isError = true;
+          mode = THROW;
           input = error;
           continue;
         }
@@ -218,7 +239,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
           this.current = yielded;
           return Pending;
         }
-        isError = false;
+        mode = NEXT;
         input = r;
       }
     } finally {

@@ -7,4 +7,5 @@ export { pending } from "./pending.js";
 export { pollFn } from "./poll-fn.js";
 export { ready } from "./ready.js";
 export { race, type Selected, type SelectOptions, select } from "./select.js";
+export { Shield, shield } from "./shield.js";
 export { yieldNow } from "./yield-now.js";

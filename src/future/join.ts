@@ -4,7 +4,7 @@ import { Done, Pending, type Poll } from "../task/poll.js";
 import { CleanupErrors, pollDropEach } from "./drop-each.js";
 import { expectFuture, Future, pollAfterCompletion } from "./future.js";
 import { FuturesUnordered } from "./futures-unordered.js";
-import { dropNow } from "./orphan-cleanup.js";
+import { dropNow, reportCleanupError } from "./orphan-cleanup.js";
 
 /** The outputs of a tuple of futures, as a tuple. */
 export type Outputs<F extends readonly Future<unknown>[]> = {
@@ -72,6 +72,7 @@ class Join<T> extends Future<T[]> {
       return Pending;
     }
     this.done = true;
+    if (this.failure.has && this.cleanupErrors.has) reportCleanupError(this.cleanupErrors.error);
     this.failure.throwIfAny();
     this.cleanupErrors.throwIfAny();
     return this.results as T[];

@@ -1,7 +1,7 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import type { Poll } from "../task/poll.js";
-import { expectFuture, Future } from "./future.js";
+import { expectFuture, Future, pollAfterCompletion } from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
 
 class Lazy<T> extends Future<T> {
@@ -11,6 +11,7 @@ class Lazy<T> extends Future<T> {
     super();
   }
   poll(cx: Context): Poll<T> {
+    if (this.dropped) throw pollAfterCompletion(this);
     if (this.inner === null) {
       this.inner = expectFuture(this.make(), "lazy factory") as Future<T>;
     }

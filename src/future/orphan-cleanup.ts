@@ -12,10 +12,28 @@ import type { Future } from "./future.js";
 type OrphanHandler = (dropping: Future<unknown>) => void;
 
 let orphanHandler: OrphanHandler | null = null;
+let errorReporter: ((error: unknown) => void) | null = null;
+
+/** Futures whose unfinished cleanup was handed over; a second `drop()` must not hand it again. */
+const adopted = new WeakSet<Future<unknown>>();
 
 /** @internal Installed by the runtime. */
-export function setOrphanCleanupHandler(handler: OrphanHandler | null): void {
+export function setOrphanCleanupHandler(
+  handler: OrphanHandler | null,
+  reporter: ((error: unknown) => void) | null,
+): void {
   orphanHandler = handler;
+  errorReporter = reporter;
+}
+
+/**
+ * Reports a cleanup error that cannot be thrown because another error is already being thrown
+ * (a `select` branch failed and a loser's cleanup failed too): the first error is thrown, this one
+ * goes to the runtime's handler for unhandled errors (stderr by default). Never swallowed.
+ */
+export function reportCleanupError(error: unknown): void {
+  if (errorReporter !== null) errorReporter(error);
+  else reportToConsole(error);
 }
 
 const noopContext = new Context(Waker.noop());
@@ -26,7 +44,9 @@ const noopContext = new Context(Waker.noop());
  * is rethrown; one thrown later is reported by the runtime.
  */
 export function dropNow(fut: Future<unknown>): void {
+  if (adopted.has(fut)) return;
   if (fut.pollDrop(noopContext) !== Pending) return;
+  adopted.add(fut);
   if (orphanHandler !== null) orphanHandler(fut);
   else selfDrive(fut);
 }

@@ -1,6 +1,6 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
-import type { Poll } from "../task/poll.js";
+import { Pending, type Poll } from "../task/poll.js";
 import { Future } from "./future.js";
 
 class PollFn<T> extends Future<T> {
@@ -10,12 +10,15 @@ class PollFn<T> extends Future<T> {
   ) {
     super();
   }
-  poll(cx: Context): Poll<T> {
-    return this.fn(cx);
-  }
   private dropped = false;
+  poll(cx: Context): Poll<T> {
+    const r = this.fn(cx);
+    // Completed: nothing left to release, so a later drop() must not call onDrop.
+    if (r !== Pending) this.dropped = true;
+    return r;
+  }
   override drop(): void {
-    if (this.dropped) return;
+    if (this.dropped) return; // also after completion
     this.dropped = true;
     this.onDrop?.();
   }

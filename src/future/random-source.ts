@@ -10,7 +10,9 @@ export function random(): number {
   return source();
 }
 
-/** @internal Installed by the runtime around its polls. */
-export function setRandomSource(next: () => number): void {
+/** @internal Installed by the runtime around its polls; returns the previous source to restore. */
+export function setRandomSource(next: () => number): () => number {
+  const previous = source;
   source = next;
+  return previous;
 }

@@ -3,7 +3,7 @@ import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { CleanupErrors, pollDropEach } from "./drop-each.js";
 import { expectFuture, Future, pollAfterCompletion } from "./future.js";
-import { dropNow } from "./orphan-cleanup.js";
+import { dropNow, reportCleanupError } from "./orphan-cleanup.js";
 import { random } from "./random-source.js";
 
 /** Which branch of a {@link select} won, and its output. */
@@ -67,7 +67,10 @@ class Select<T> extends Future<T> {
     }
     if (pollDropEach(branches, cx, this.cleanupErrors) === Pending) return Pending;
     this.done = true;
-    if (this.failed) throw this.value;
+    if (this.failed) {
+      if (this.cleanupErrors.has) reportCleanupError(this.cleanupErrors.error);
+      throw this.value;
+    }
     this.cleanupErrors.throwIfAny();
     return (this.valueOnly ? this.value : { index: this.winner, value: this.value }) as T;
   }

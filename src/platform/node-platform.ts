@@ -19,6 +19,14 @@ interface NodeProcess {
  * ```
  */
 export function nodePlatform(): Platform {
+  shared ??= createNodePlatform();
+  return shared;
+}
+
+/** One platform object for every runtime: call sites in the scheduler stay monomorphic. */
+let shared: Platform | null = null;
+
+function createNodePlatform(): Platform {
   const proc = (globalThis as unknown as { process: NodeProcess }).process;
   const resolved = Promise.resolve();
   const immediate = (globalThis as unknown as { setImmediate: (fn: () => void) => unknown })

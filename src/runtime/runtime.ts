@@ -121,6 +121,8 @@ export class Runtime implements TaskScheduler, HandleHost {
   private readonly drainTimeMs: number;
   private readonly onUnhandledError: RuntimeOptions["onUnhandledError"];
   private armed = false;
+  /** The task being polled now. */
+  private running: Task | null = null;
   private draining = false;
   private closed = false;
   private nextId = 1;
@@ -153,7 +155,10 @@ export class Runtime implements TaskScheduler, HandleHost {
     this.time = new RuntimeClock(this.platform, options.clock === "virtual", () => {
       for (const driver of this.drivers.values()) driver.clockChanged?.();
     });
-    setOrphanCleanupHandler((dropping) => currentOrDefaultRuntime().adoptCleanup(dropping));
+    setOrphanCleanupHandler(
+      (dropping) => currentOrDefaultRuntime().adoptCleanup(dropping),
+      (error) => currentOrDefaultRuntime().reportCleanupError(error),
+    );
   }
 
   /**
@@ -218,7 +223,10 @@ export class Runtime implements TaskScheduler, HandleHost {
     const task = this.spawnTask(fut, "blockOn", null);
     task.handleFlags |= OBSERVED;
     this.drainUntil(task);
-    if ((task.state & COMPLETE) !== 0) return outputOf(task);
+    if ((task.state & COMPLETE) !== 0) {
+      if (task.outcome === FAILED) throw task.result;
+      return outputOf(task);
+    }
     const deadlocked = this.nothingCanWake();
     const dump = this.dump().toString();
     this.abort(task);
@@ -363,6 +371,15 @@ export class Runtime implements TaskScheduler, HandleHost {
     else owner.reject(new Cancelled(`the root task ${taskLabel(task)} was cancelled`));
   }
 
+  /** @internal A cleanup error that could not be thrown (another error was being thrown). */
+  reportCleanupError(error: unknown): void {
+    const task = this.running;
+    this.reportError(
+      error,
+      task === null ? { id: 0, name: "cleanup", spawnSite: undefined } : infoOf(task),
+    );
+  }
+
   /** @internal HandleHost: report an error nobody will read. */
   reportUnobserved(task: Task): void {
     this.reportError(task.result, infoOf(task));
@@ -409,7 +426,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     if (this.draining) return;
     this.draining = true;
     const previous = enterRuntime(this);
-    setRandomSource(this.random);
+    const previousRandom = setRandomSource(this.random);
     const queue = this.queue;
     const budget = this.drainBudget;
     const deadline = this.platform.now() + this.drainTimeMs;
@@ -424,6 +441,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     } finally {
       this.draining = false;
       enterRuntime(previous);
+      setRandomSource(previousRandom);
     }
     if (!queue.isEmpty()) {
       this.armed = true;
@@ -437,7 +455,7 @@ export class Runtime implements TaskScheduler, HandleHost {
   private drainUntil(task: Task): void {
     this.draining = true;
     const previous = enterRuntime(this);
-    setRandomSource(this.random);
+    const previousRandom = setRandomSource(this.random);
     try {
       while ((task.state & COMPLETE) === 0) {
         const next = this.queue.shift();
@@ -450,6 +468,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     } finally {
       this.draining = false;
       enterRuntime(previous);
+      setRandomSource(previousRandom);
     }
     if (!this.queue.isEmpty() && !this.armed) {
       this.armed = true;
@@ -468,12 +487,14 @@ export class Runtime implements TaskScheduler, HandleHost {
     try {
       const cx = this.cx;
       Context.setWaker(cx, task);
+      this.running = task;
       result = (state & CANCELLED) === 0 ? fut.poll(cx) : fut.pollDrop(cx);
     } catch (error) {
       this.complete(task, FAILED, error);
       return;
     } finally {
       resetBudget(Number.POSITIVE_INFINITY);
+      this.running = null;
     }
     if (result === Pending) {
       const after = task.state & ~RUNNING;

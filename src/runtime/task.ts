@@ -1,5 +1,5 @@
 import type { Future } from "../future/future.js";
-import { RawWaker, RawWakerVTable } from "../task/raw-waker.js";
+import { type RawWaker, RawWakerVTable } from "../task/raw-waker.js";
 import { Waker } from "../task/waker.js";
 import { COMPLETE } from "./task-state.js";
 
@@ -77,7 +77,8 @@ function cloneTaskWaker(data: unknown): RawWaker {
   const task = data as Task;
   task.wakers++;
   if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers++;
-  return new RawWaker(task, TASK_VTABLE);
+  // The task has the raw waker's shape (data = itself, vtable), so no RawWaker is allocated.
+  return task as unknown as RawWaker;
 }
 
 function releaseTaskWaker(task: Task): void {

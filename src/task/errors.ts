@@ -31,6 +31,7 @@ export class InvalidArgumentError extends TypeError {
 /** Describes a value for an error message: its type and, for small values, the value itself. */
 export function describeValue(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "undefined";
   const type = typeof value;
   if (type === "function") {
     const name = (value as { name?: string }).name;

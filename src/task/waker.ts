@@ -2,11 +2,9 @@ import { debugMode } from "./debug.js";
 import { describeValue, InvalidArgumentError, WakerContractError } from "./errors.js";
 import { RawWaker, RawWakerVTable } from "./raw-waker.js";
 
+const LIVE = 0;
 const CONSUMED = 1;
 const DROPPED = 2;
-
-/** Debug mode only: wakers that were consumed by `wake()` or released by `drop()`. */
-const released = new WeakMap<Waker, number>();
 
 /**
  * Something that can be woken, for {@link Waker.from}: Rust's `Wake` trait. `wakeByRef` is
@@ -50,6 +48,8 @@ export class Waker {
   readonly vtable: RawWakerVTable;
   /** True for a task's own waker as lent to `poll` through `cx.waker`. */
   readonly borrowed: boolean;
+  /** LIVE, CONSUMED (by `wake`) or DROPPED. */
+  private use = LIVE;
 
   /** @internal Use {@link Waker.fromRaw}. */
   constructor(data: unknown, vtable: RawWakerVTable, borrowed = false) {
@@ -108,40 +108,50 @@ export class Waker {
     return new Waker(target, WAKE_VTABLE);
   }
 
-  /** Wakes the task and consumes this waker. On a borrowed waker, the same as `wakeByRef()`. */
+  /**
+   * Wakes the task and consumes this waker. On a borrowed waker, the same as `wakeByRef()`.
+   * Using the waker afterwards is a contract violation: debug mode throws, otherwise it is ignored.
+   */
   wake(): void {
     if (this.borrowed) {
       this.vtable.wakeByRef(this.data);
       return;
     }
-    if (debugMode) this.checkLive("wake");
+    if (this.use !== LIVE) {
+      this.misuse("wake");
+      return;
+    }
+    this.use = CONSUMED;
     this.vtable.wake(this.data);
   }
 
   /** Wakes the task and keeps this waker usable. */
   wakeByRef(): void {
-    if (debugMode && !this.borrowed) this.checkLive("wakeByRef", false);
+    if (this.use !== LIVE && !this.borrowed) {
+      this.misuse("wakeByRef");
+      return;
+    }
     this.vtable.wakeByRef(this.data);
   }
 
   /** A new waker that wakes the same task; the caller owns it (and should `drop()` or `wake()` it). */
   clone(): Waker {
-    if (debugMode && !this.borrowed) this.checkLive("clone", false);
+    if (this.use !== LIVE && !this.borrowed && debugMode) this.misuse("clone");
     const raw = this.vtable.clone(this.data);
     return new Waker(raw.data, raw.vtable);
   }
 
   /**
-   * Releases this waker without waking; a no-op when borrowed. Use it once: a second `drop()` is a
-   * contract violation that debug mode ignores and release mode passes to the vtable again.
+   * Releases this waker without waking. Idempotent; a no-op on a borrowed waker. Dropping a waker
+   * already consumed by `wake()` is a contract violation (debug mode throws, otherwise ignored).
    */
   drop(): void {
-    if (this.borrowed) return;
-    if (debugMode) {
-      if (released.get(this) === DROPPED) return;
-      this.checkLive("drop");
-      released.set(this, DROPPED);
+    if (this.borrowed || this.use === DROPPED) return;
+    if (this.use === CONSUMED) {
+      this.misuse("drop");
+      return;
     }
+    this.use = DROPPED;
     this.vtable.drop(this.data);
   }
 
@@ -154,15 +164,13 @@ export class Waker {
     this.drop();
   }
 
-  private checkLive(operation: string, consumes = true): void {
-    const use = released.get(this);
-    if (use !== undefined) {
-      const how = use === CONSUMED ? "consumed by wake()" : "released by drop()";
-      throw new WakerContractError(
-        `Waker.${operation}() on a waker already ${how}; clone() a waker you need to keep`,
-      );
-    }
-    if (consumes) released.set(this, CONSUMED);
+  /** A use after `wake()`/`drop()`: throws in debug mode, otherwise does nothing. */
+  private misuse(operation: string): void {
+    if (!debugMode) return;
+    const how = this.use === CONSUMED ? "consumed by wake()" : "released by drop()";
+    throw new WakerContractError(
+      `Waker.${operation}() on a waker already ${how}; clone() a waker you need to keep`,
+    );
   }
 }
 

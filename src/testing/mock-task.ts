@@ -1,5 +1,6 @@
 import type { Future } from "../future/future.js";
 import { Context } from "../task/context.js";
+import { describeValue } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { Waker } from "../task/waker.js";
 import { countingWaker, type WakeCounts } from "./counting-waker.js";
@@ -25,7 +26,8 @@ export class MockTask<T> {
   constructor(private readonly future: Future<T>) {
     const { waker, counts } = countingWaker();
     this.counts = counts;
-    this.cx = Context.fromWaker(waker);
+    // Lent as a task lends its own waker: borrowed, so wake() does not consume it.
+    this.cx = Context.fromWaker(new Waker(waker.data, waker.vtable, true));
   }
 
   /** Polls the future once; clears the "woken" flag. */
@@ -92,7 +94,9 @@ export function assertReady<T>(poll: Poll<T>, message?: string): T {
  */
 export function assertPending<T>(poll: Poll<T>, message?: string): void {
   if (poll !== Pending) {
-    throw new Error(message ?? `expected Pending, the future was ready with ${String(poll)}`);
+    throw new Error(
+      message ?? `expected Pending, the future was ready with ${describeValue(poll)}`,
+    );
   }
 }
 

@@ -63,7 +63,7 @@ export class Sleep extends Future<void> {
     this.at = checkInstant(deadline, "Sleep.reset").valueOf();
     this.fired = false;
     const entry = this.entry;
-    if (entry !== null && entry.registered) {
+    if (entry?.registered) {
       const driver = this.timeDriver();
       driver.deregister(entry);
       if (!driver.register(entry, this.at)) this.expire();

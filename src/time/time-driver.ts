@@ -48,7 +48,7 @@ export class TimeDriver implements Driver {
   /** The wheel tick of a clock time: rounded up, so a timer never fires before its deadline. */
   tickOf(time: number): number {
     const tick = Math.ceil(time - this.origin);
-    return tick > 0 ? tick : 0;
+    return Math.max(tick, 0);
   }
 
   /** The clock time a tick stands for. */
