@@ -81,6 +81,9 @@ export interface RunOptions {
 
 type Gc = () => void;
 
+/** Size of the untimed run before each timed run (see `runWorkload`). */
+const REWARM_SIZE = 1000;
+
 /**
  * Runs a full (major) garbage collection, twice so that objects freed by finalizers go too.
  *
@@ -135,7 +138,8 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
 /**
  * Runs one workload at all its sizes: a warm-up run per implementation at the smallest size, then
  * for each size `rounds` rounds, each round running every implementation once in an order rotated
- * by the round number, with a GC before each run. An implementation is skipped at a size (with the
+ * by the round number, with a full GC and a small untimed run (1,000 operations) before each
+ * timed run. An implementation is skipped at a size (with the
  * reason recorded) when it is capped there, or when a round is predicted to exceed the round
  * limit (extrapolated from the sizes measured before: linearly, or with the measured exponent
  * when the cost already grew faster than linearly). It stops early (noted) after a round that
@@ -195,7 +199,15 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
           result.skipped = `${result.values.length} of ${options.rounds} rounds: ~${last.toFixed(1)} s per round, budget ${options.sizeBudgetSeconds} s per implementation and size`;
           continue;
         }
+        // Every implementation gets the same preparation: a full GC (so no run pays for the
+        // previous one's garbage), then a small untimed run, because a forced full GC can throw
+        // away optimized code and type feedback that a running program would keep.
         collectGarbage();
+        try {
+          await workload.implementations[impl](Math.min(n, REWARM_SIZE));
+        } catch {
+          // A failure shows in the timed run below.
+        }
         const start = nowNs();
         let sample: Sample;
         try {
