@@ -81,8 +81,11 @@ export interface RunOptions {
 
 type Gc = () => void;
 
-/** Size of the untimed run before each timed run (see `runWorkload`). */
+/** Size of the untimed run before each timed sample (see `runWorkload`). */
 const REWARM_SIZE = 1000;
+
+/** A timed sample repeats the workload until it has run this long (one run if it takes longer). */
+const MIN_SAMPLE_SECONDS = 0.2;
 
 /**
  * Runs a full (major) garbage collection, twice so that objects freed by finalizers go too.
@@ -139,7 +142,7 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
  * Runs one workload at all its sizes: a warm-up run per implementation at the smallest size, then
  * for each size `rounds` rounds, each round running every implementation once in an order rotated
  * by the round number, with a full GC and a small untimed run (1,000 operations) before each
- * timed run. An implementation is skipped at a size (with the
+ * timed sample; a sample repeats the workload until it has run for 200 ms (the mean per run). An implementation is skipped at a size (with the
  * reason recorded) when it is capped there, or when a round is predicted to exceed the round
  * limit (extrapolated from the sizes measured before: linearly, or with the measured exponent
  * when the cost already grew faster than linearly). It stops early (noted) after a round that
@@ -208,22 +211,37 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
         } catch {
           // A failure shows in the timed run below.
         }
+        // One sample repeats the workload until it has run for MIN_SAMPLE_SECONDS, so that a
+        // size that takes a few milliseconds is not measured by one cold run and the timer's noise.
         const start = nowNs();
-        let sample: Sample;
-        try {
-          sample = await workload.implementations[impl](n);
-        } catch (error) {
-          result.failed = `threw: ${error instanceof Error ? error.message : String(error)}`;
-          continue;
-        }
-        const seconds = Number(nowNs() - start) / 1e9;
+        let reps = 0;
+        let valueSum = 0;
+        let cpuSum = 0;
+        let cpuCount = 0;
         const expected = workload.expected(n);
-        if (sample.check !== expected) {
-          result.failed = `check failed: reported ${sample.check}, expected ${expected}`;
-          continue;
-        }
-        result.values.push(sample.value);
-        if (sample.cpu !== undefined) result.cpuValues.push(sample.cpu);
+        do {
+          let sample: Sample;
+          try {
+            sample = await workload.implementations[impl](n);
+          } catch (error) {
+            result.failed = `threw: ${error instanceof Error ? error.message : String(error)}`;
+            break;
+          }
+          if (sample.check !== expected) {
+            result.failed = `check failed: reported ${sample.check}, expected ${expected}`;
+            break;
+          }
+          reps++;
+          valueSum += sample.value;
+          if (sample.cpu !== undefined) {
+            cpuSum += sample.cpu;
+            cpuCount++;
+          }
+        } while (Number(nowNs() - start) / 1e9 < MIN_SAMPLE_SECONDS);
+        if (result.failed !== undefined) continue;
+        const seconds = Number(nowNs() - start) / 1e9 / reps;
+        result.values.push(valueSum / reps);
+        if (cpuCount > 0) result.cpuValues.push(cpuSum / cpuCount);
         result.seconds.push(seconds);
         if (seconds > options.roundLimitSeconds && round + 1 < options.rounds) {
           result.skipped = `stopped after ${result.values.length} round(s): a round took ${seconds.toFixed(1)} s (limit ${options.roundLimitSeconds} s)`;

@@ -195,7 +195,7 @@ async function main(argv: readonly string[]): Promise<void> {
   console.log(machineLine());
   console.log(
     `note: measured on ${os.cpus().length} shared cores; expect noise, compare ratios within one run. ` +
-      `${options.rounds} rounds per size, run order rotated each round, full GC and an untimed 1,000-op run before every timed run` +
+      `${options.rounds} rounds per size, run order rotated each round, full GC and an untimed 1,000-op run before each sample; a sample repeats the workload for at least 200 ms` +
       `${options.quick ? " (quick mode)" : ""}.`,
   );
   console.log(
