@@ -92,7 +92,9 @@ class RootOwner implements TaskOwner {
  * Lifetime: `run` keeps its promise pending while the root can progress. When the root is pending
  * and nothing can wake any task — no ready task, no timer, no driver, no waker held outside the
  * runtime — `run` rejects with {@link DeadlockError} carrying the task dump, instead of letting the
- * process exit silently.
+ * process exit silently. The one host timer of the time driver keeps the process alive only while
+ * a `run`/`main` root is pending: timers of background tasks never hold the process open after
+ * the roots are done (and, with a virtual clock, no host timer is used at all).
  *
  * @example
  * ```ts
