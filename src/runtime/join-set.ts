@@ -1,11 +1,11 @@
 import { Future } from "../future/future.js";
 import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
-import type { Waker } from "../task/waker.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
+import { HeldWaker } from "./held-waker.js";
 import { JoinHandle, outputOf } from "./join-handle.js";
 import type { SpawnOptions } from "./runtime.js";
-import { heldByRuntime, OBSERVED, releasedByRuntime, type Task, type TaskOwner } from "./task.js";
+import { OBSERVED, type Task, type TaskOwner } from "./task.js";
 
 /**
  * A set of spawned tasks whose outputs you collect in completion order (tokio's `JoinSet`).
@@ -22,7 +22,7 @@ import { heldByRuntime, OBSERVED, releasedByRuntime, type Task, type TaskOwner }
 export class JoinSet<T> implements TaskOwner {
   private readonly running = new Set<Task<T>>();
   private readonly finished: Task<T>[] = [];
-  private waker: Waker | null = null;
+  private readonly waiter = new HeldWaker();
 
   /** Tasks in the set: running, or finished and not yet returned by `joinNext`. */
   get length(): number {
@@ -63,7 +63,7 @@ export class JoinSet<T> implements TaskOwner {
     this.abortAll();
     this.running.clear();
     this.finished.length = 0;
-    this.releaseWaker();
+    this.waiter.release();
   }
 
   [Symbol.dispose](): void {
@@ -74,12 +74,7 @@ export class JoinSet<T> implements TaskOwner {
   childCompleted(task: Task): void {
     if (!this.running.delete(task as Task<T>)) return;
     this.finished.push(task as Task<T>);
-    const waker = this.waker;
-    if (waker !== null) {
-      this.waker = null;
-      releasedByRuntime(waker);
-      waker.wake();
-    }
+    this.waiter.wake();
   }
 
   /** @internal */
@@ -90,22 +85,8 @@ export class JoinSet<T> implements TaskOwner {
       return outputOf(task);
     }
     if (this.running.size === 0) return undefined;
-    const current = this.waker;
-    if (current === null || !current.willWake(cx.waker)) {
-      this.releaseWaker();
-      const waker = cx.waker.clone();
-      heldByRuntime(waker);
-      this.waker = waker;
-    }
+    this.waiter.register(cx.waker);
     return Pending;
-  }
-
-  private releaseWaker(): void {
-    const waker = this.waker;
-    if (waker === null) return;
-    this.waker = null;
-    releasedByRuntime(waker);
-    waker.drop();
   }
 }
 

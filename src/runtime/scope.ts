@@ -4,11 +4,11 @@ import { Future, pollAfterCompletion } from "../future/future.js";
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
-import type { Waker } from "../task/waker.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
+import { HeldWaker } from "./held-waker.js";
 import { JoinHandle } from "./join-handle.js";
 import type { Runtime, SpawnOptions } from "./runtime.js";
-import { FAILED, heldByRuntime, releasedByRuntime, type Task, type TaskOwner } from "./task.js";
+import { FAILED, type Task, type TaskOwner } from "./task.js";
 
 /** What a scope's body receives: spawns tasks that cannot outlive the scope. */
 export interface Scope {
@@ -32,7 +32,7 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
   private failed = false;
   private error: unknown = undefined;
   private readonly children = new Set<Task>();
-  private waker: Waker | null = null;
+  private readonly waiter = new HeldWaker();
   private runtime: Runtime | null = null;
   private dropping = false;
 
@@ -54,7 +54,7 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
   poll(cx: Context): Poll<T> {
     if (this.phase === DONE) throw pollAfterCompletion(this);
     this.runtime ??= currentOrDefaultRuntime();
-    this.register(cx);
+    this.waiter.register(cx.waker);
     if (this.phase === BODY) {
       try {
         const r = this.body.poll(cx);
@@ -92,7 +92,7 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
   override pollDrop(cx: Context): Poll<void> {
     if (this.phase === DONE) return undefined;
     this.dropping = true;
-    this.register(cx);
+    this.waiter.register(cx.waker);
     if (this.cancelAll(cx) === Pending) return Pending;
     this.finish();
     if (this.failed) throw this.error;
@@ -109,7 +109,7 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
   childCompleted(task: Task): void {
     if (!this.children.delete(task)) return;
     if (task.outcome === FAILED && !this.failed) this.fail(task.result);
-    this.waker?.wakeByRef();
+    this.waiter.wakeByRef();
   }
 
   private fail(error: unknown): void {
@@ -137,26 +137,9 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
     return this.children.size > 0 ? Pending : undefined;
   }
 
-  private register(cx: Context): void {
-    const current = this.waker;
-    if (current?.willWake(cx.waker)) return;
-    this.releaseWaker();
-    const waker = cx.waker.clone();
-    heldByRuntime(waker);
-    this.waker = waker;
-  }
-
-  private releaseWaker(): void {
-    const waker = this.waker;
-    if (waker === null) return;
-    this.waker = null;
-    releasedByRuntime(waker);
-    waker.drop();
-  }
-
   private finish(): void {
     this.phase = DONE;
-    this.releaseWaker();
+    this.waiter.release();
   }
 }
 

@@ -1,10 +1,9 @@
 import { Future } from "../future/future.js";
 import { consumeBudget } from "../runtime/budget.js";
-import { heldByRuntime, releasedByRuntime } from "../runtime/task.js";
+import { HeldWaker } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
-import type { Waker } from "../task/waker.js";
 import { checkDuration } from "./errors.js";
 import { Instant } from "./instant.js";
 import { TimeDriver, TimerEntry } from "./time-driver.js";
@@ -43,7 +42,7 @@ export class Interval {
   private next = Number.NaN;
   private driver: TimeDriver | null = null;
   private entry: TimerEntry | null = null;
-  private waker: Waker | null = null;
+  private readonly waiter = new HeldWaker();
   private due = false;
 
   /** @internal Use {@link interval}. */
@@ -77,13 +76,7 @@ export class Interval {
     const now = driver.now();
     if (Number.isNaN(this.next)) this.next = now;
     if (!this.due && now < this.next) {
-      const current = this.waker;
-      if (current === null || !current.willWake(cx.waker)) {
-        this.releaseWaker();
-        const waker = cx.waker.clone();
-        heldByRuntime(waker);
-        this.waker = waker;
-      }
+      this.waiter.register(cx.waker);
       this.entry ??= new TimerEntry(() => this.expire());
       if (this.entry.registered || driver.register(this.entry, this.next)) return Pending;
     }
@@ -97,7 +90,7 @@ export class Interval {
   /** @internal */
   cancelWait(): void {
     if (this.entry !== null) this.timeDriver().deregister(this.entry);
-    this.releaseWaker();
+    this.waiter.release();
   }
 
   /** The tick after the one scheduled at `scheduled`, taken at `now`. */
@@ -115,19 +108,7 @@ export class Interval {
 
   private expire(): void {
     this.due = true;
-    const waker = this.waker;
-    if (waker === null) return;
-    this.waker = null;
-    releasedByRuntime(waker);
-    waker.wake();
-  }
-
-  private releaseWaker(): void {
-    const waker = this.waker;
-    if (waker === null) return;
-    this.waker = null;
-    releasedByRuntime(waker);
-    waker.drop();
+    this.waiter.wake();
   }
 }
 

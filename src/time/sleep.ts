@@ -1,9 +1,8 @@
 import { Future } from "../future/future.js";
 import { consumeBudget } from "../runtime/budget.js";
-import { heldByRuntime, releasedByRuntime } from "../runtime/task.js";
+import { HeldWaker } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
-import type { Waker } from "../task/waker.js";
 import { checkDuration } from "./errors.js";
 import { checkInstant, Instant } from "./instant.js";
 import { TimeDriver, TimerEntry } from "./time-driver.js";
@@ -31,7 +30,7 @@ export class Sleep extends Future<void> {
   private at: number;
   private driver: TimeDriver | null = null;
   private entry: TimerEntry | null = null;
-  private waker: Waker | null = null;
+  private readonly waiter = new HeldWaker();
   private fired = false;
 
   /** @internal Use {@link sleep} or {@link sleepUntil}. */
@@ -75,13 +74,7 @@ export class Sleep extends Future<void> {
     const driver = this.timeDriver();
     if (Number.isNaN(this.at)) this.at = driver.now() + this.duration;
     if (this.fired || driver.now() >= this.at) return this.complete();
-    const current = this.waker;
-    if (current === null || !current.willWake(cx.waker)) {
-      this.releaseWaker();
-      const waker = cx.waker.clone();
-      heldByRuntime(waker);
-      this.waker = waker;
-    }
+    this.waiter.register(cx.waker);
     this.entry ??= new TimerEntry(() => this.expire());
     if (!this.entry.registered && !driver.register(this.entry, this.at)) return this.complete();
     return Pending;
@@ -89,7 +82,7 @@ export class Sleep extends Future<void> {
 
   override drop(): void {
     if (this.entry !== null) this.timeDriver().deregister(this.entry);
-    this.releaseWaker();
+    this.waiter.release();
   }
 
   override describe(): string {
@@ -111,19 +104,7 @@ export class Sleep extends Future<void> {
   /** The wheel fired the entry: wake the task. */
   private expire(): void {
     this.fired = true;
-    const waker = this.waker;
-    if (waker === null) return;
-    this.waker = null;
-    releasedByRuntime(waker);
-    waker.wake();
-  }
-
-  private releaseWaker(): void {
-    const waker = this.waker;
-    if (waker === null) return;
-    this.waker = null;
-    releasedByRuntime(waker);
-    waker.drop();
+    this.waiter.wake();
   }
 }
 
