@@ -14,5 +14,6 @@ export {
   seededRandom,
 } from "./platform/index.js";
 export * from "./runtime/index.js";
+export * from "./sync/index.js";
 export * from "./task/index.js";
 export * from "./time/index.js";

@@ -21,6 +21,12 @@ import { heldByRuntime, releasedByRuntime } from "./task.js";
 export class HeldWaker {
   private waker: Waker | null = null;
 
+  /**
+   * @param wokenByHost `false` (default): only tasks of the runtime wake this waker, so it is not
+   * a way out of a deadlock. `true`: a host callback may wake it (it counts as one).
+   */
+  constructor(private readonly wokenByHost = false) {}
+
   /** True while a waker is stored. */
   get isRegistered(): boolean {
     return this.waker !== null;
@@ -32,17 +38,23 @@ export class HeldWaker {
     if (current?.willWake(waker)) return;
     this.release();
     const clone = waker.clone();
-    heldByRuntime(clone);
+    if (!this.wokenByHost) heldByRuntime(clone);
     this.waker = clone;
   }
 
   /** Wakes the stored waker, if any, and forgets it. */
   wake(): void {
+    const waker = this.take();
+    waker?.wake();
+  }
+
+  /** Removes the stored waker and hands it to the caller (who must wake or drop it). */
+  take(): Waker | null {
     const waker = this.waker;
-    if (waker === null) return;
+    if (waker === null) return null;
     this.waker = null;
-    releasedByRuntime(waker);
-    waker.wake();
+    if (!this.wokenByHost) releasedByRuntime(waker);
+    return waker;
   }
 
   /** Wakes the stored waker, if any, and keeps it. */
@@ -52,10 +64,6 @@ export class HeldWaker {
 
   /** Drops the stored waker, if any, without waking. */
   release(): void {
-    const waker = this.waker;
-    if (waker === null) return;
-    this.waker = null;
-    releasedByRuntime(waker);
-    waker.drop();
+    this.take()?.drop();
   }
 }

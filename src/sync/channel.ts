@@ -1,0 +1,551 @@
+import { Future, pollAfterCompletion } from "../future/future.js";
+import { consumeBudget } from "../runtime/budget.js";
+import { HeldWaker } from "../runtime/held-waker.js";
+import { ReadyQueue } from "../runtime/ready-queue.js";
+import type { Context } from "../task/context.js";
+import { Done, Pending, type Poll } from "../task/poll.js";
+import { ChannelClosed, ChannelFull } from "./errors.js";
+import { Waiter, WaitList } from "./wait-list.js";
+
+/** A waiter that was granted a buffer slot (as opposed to woken by close). */
+const GRANTED = 1;
+
+/**
+ * The state shared by the senders and the receiver of an mpsc channel. A slot of the buffer is
+ * "used" by a buffered message or by a reservation (a granted waiting send, a `Permit`), and at
+ * most `capacity` are used. Senders that find no free slot queue in FIFO order; a slot freed by
+ * `recv` goes straight to the oldest of them, so no sender overtakes another.
+ */
+export class Chan<T> {
+  readonly buffer = new ReadyQueue<T>();
+  /** Slots reserved but not yet filled. */
+  reserved = 0;
+  senders = 1;
+  /** No more sends: the receiver closed or was dropped. */
+  closed = false;
+  /** A host callback may send (see `Waiter.waker`), so this counts as a possible host wake. */
+  readonly receiver = new HeldWaker(true);
+  readonly sendWaiters = new WaitList();
+  readonly closedWaiters = new WaitList();
+
+  constructor(readonly capacity: number) {}
+
+  /** True when a send may take a slot now without overtaking a queued sender. */
+  hasFreeSlot(): boolean {
+    return this.sendWaiters.length === 0 && this.buffer.length + this.reserved < this.capacity;
+  }
+
+  push(value: T): void {
+    this.buffer.push(value);
+    this.receiver.wake();
+  }
+
+  /** A slot became free (a message was received, a reservation released): grant it in order. */
+  freeSlot(): void {
+    const waiter = this.sendWaiters.popFront();
+    if (waiter === null) return;
+    this.reserved++;
+    waiter.assigned = GRANTED;
+    waiter.ready = true;
+    waiter.waker.wake();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sendWaiters.wakeAll();
+    this.closedWaiters.wakeAll();
+    this.receiver.wake();
+  }
+
+  /** The receive side is finished: closed (or all senders gone) and nothing buffered. */
+  exhausted(): boolean {
+    return this.buffer.isEmpty() && (this.closed || this.senders === 0);
+  }
+}
+
+/**
+ * The sending half of a bounded {@link channel}. Clone it for more producers; the channel closes
+ * for the receiver once every sender is dropped.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = channel<Job>(64);
+ * yield* tx.send(job);       // waits while the buffer is full (backpressure)
+ * const more = tx.clone();
+ * tx.drop();
+ * ```
+ */
+export class Sender<T> {
+  private dropped = false;
+
+  /** @internal */
+  constructor(private readonly chan: Chan<T>) {}
+
+  /**
+   * A future that sends `value`, waiting for a free slot. Senders waiting for a slot are served
+   * in FIFO order.
+   *
+   * @throws {ChannelClosed} carrying the value when the receiver is closed or dropped.
+   *
+   * Cancel safety: dropping a pending send sends nothing (the value stays with you) and keeps
+   * the other senders' order; to hold a slot across a cancellation point, use `reserve()`.
+   */
+  send(value: T): Future<void> {
+    this.check();
+    return new Send(this.chan, value, true) as Future<void>;
+  }
+
+  /**
+   * Sends now if a slot is free.
+   *
+   * @throws {ChannelFull} carrying the value when the buffer is full.
+   * @throws {ChannelClosed} carrying the value when the receiver is closed or dropped.
+   */
+  trySend(value: T): void {
+    this.check();
+    const chan = this.chan;
+    if (chan.closed) throw new ChannelClosed("the channel is closed", value);
+    if (!chan.hasFreeSlot()) throw new ChannelFull(`the channel is full (${chan.capacity})`, value);
+    chan.push(value);
+  }
+
+  /**
+   * A future of a {@link Permit}: a reserved slot that `permit.send(value)` fills without waiting
+   * and without any way to fail.
+   *
+   * @throws {ChannelClosed} when the receiver is closed or dropped.
+   *
+   * Cancel safety: dropping a pending reserve holds no slot and keeps the others' order.
+   */
+  reserve(): Future<Permit<T>> {
+    this.check();
+    return new Send<T>(this.chan, undefined, false) as unknown as Future<Permit<T>>;
+  }
+
+  /** Another sender of the same channel. */
+  clone(): Sender<T> {
+    this.check();
+    this.chan.senders++;
+    return new Sender(this.chan);
+  }
+
+  /** True once the receiver closed or was dropped. */
+  isClosed(): boolean {
+    return this.chan.closed;
+  }
+
+  /**
+   * A future that completes when the receiver closes or is dropped.
+   *
+   * Cancel safety: nothing to lose.
+   */
+  closed(): Future<void> {
+    return new ClosedWait(this.chan);
+  }
+
+  /** Releases this sender; when the last one goes, the receiver sees the end of the channel. */
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    const chan = this.chan;
+    chan.senders--;
+    if (chan.senders === 0) chan.receiver.wake();
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  private check(): void {
+    if (this.dropped) throw new ChannelClosed("this sender was dropped");
+  }
+}
+
+/**
+ * A reserved slot of a bounded channel (from `Sender.reserve()`). `send` fills it at once;
+ * `release` (or `using`) gives the slot back unused.
+ *
+ * @example
+ * ```ts
+ * using permit = yield* tx.reserve();
+ * permit.send(yield* produce()); // cannot fail for lack of room
+ * ```
+ */
+export class Permit<T> {
+  private used = false;
+
+  /** @internal */
+  constructor(private readonly chan: Chan<T>) {}
+
+  /** Sends into the reserved slot. If the receiver is gone meanwhile, the value is dropped. */
+  send(value: T): void {
+    if (this.used) throw new ChannelClosed("this permit was already used", value);
+    this.used = true;
+    const chan = this.chan;
+    chan.reserved--;
+    if (chan.closed) {
+      chan.freeSlot();
+      return;
+    }
+    chan.push(value);
+  }
+
+  /** Gives the slot back without sending. Idempotent. */
+  release(): void {
+    if (this.used) return;
+    this.used = true;
+    this.chan.reserved--;
+    this.chan.freeSlot();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
+ * The receiving half of a channel (bounded or unbounded). Also a stream: `pollNext` yields the
+ * messages and ends once the channel is closed and empty.
+ *
+ * @example
+ * ```ts
+ * for (;;) {
+ *   const job = yield* rx.recv().catch(() => null); // ChannelClosed at the end
+ *   if (job === null) break;
+ *   handle(job);
+ * }
+ * ```
+ */
+export class Receiver<T> {
+  /** @internal */
+  constructor(private readonly chan: Chan<T>) {}
+
+  /**
+   * A future of the next message.
+   *
+   * @throws {ChannelClosed} once the channel is closed (or every sender dropped) and empty.
+   *
+   * Cancel safety: dropping a pending `recv` consumes nothing.
+   */
+  recv(): Future<T> {
+    return new Recv(this.chan, this, 1) as unknown as Future<T>;
+  }
+
+  /**
+   * A future of up to `limit` messages (at least one), in order.
+   *
+   * @throws {ChannelClosed} once the channel is closed and empty.
+   * @throws {RangeError} when `limit` is not a positive integer.
+   *
+   * Cancel safety: as `recv`.
+   */
+  recvMany(limit: number): Future<T[]> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`recvMany: limit must be a positive integer, got ${String(limit)}`);
+    }
+    return new Recv(this.chan, this, limit) as unknown as Future<T[]>;
+  }
+
+  /**
+   * The next message if one is buffered, `undefined` if none is.
+   *
+   * @throws {ChannelClosed} once the channel is closed and empty.
+   */
+  tryRecv(): T | undefined {
+    const chan = this.chan;
+    if (!chan.buffer.isEmpty()) return this.take();
+    if (chan.exhausted()) throw new ChannelClosed("the channel is closed and empty");
+    return undefined;
+  }
+
+  /**
+   * The next message, `Done` at the end of the channel, or `Pending` (the stream protocol).
+   */
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    const chan = this.chan;
+    if (!chan.buffer.isEmpty()) {
+      if (!consumeBudget(cx)) return Pending;
+      return this.take();
+    }
+    if (chan.exhausted()) return Done;
+    chan.receiver.register(cx.waker);
+    return Pending;
+  }
+
+  /** Messages buffered now. */
+  get length(): number {
+    return this.chan.buffer.length;
+  }
+
+  /** Stops the senders: pending and later sends fail; buffered messages can still be received. */
+  close(): void {
+    this.chan.close();
+  }
+
+  /** Closes the channel and discards the buffered messages. */
+  drop(): void {
+    const chan = this.chan;
+    chan.close();
+    while (!chan.buffer.isEmpty()) chan.buffer.shift();
+    chan.receiver.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  /** @internal Takes one buffered message and frees its slot. */
+  take(): T {
+    const chan = this.chan;
+    const value = chan.buffer.shift() as T;
+    if (chan.capacity !== Number.POSITIVE_INFINITY) chan.freeSlot();
+    return value;
+  }
+}
+
+class Send<T> extends Future<void | Permit<T>> {
+  private waiter: Waiter | null = null;
+  private done = false;
+
+  constructor(
+    private readonly chan: Chan<T>,
+    private readonly value: T | undefined,
+    /** `true`: send the value; `false`: reserve a slot and complete with a Permit. */
+    private readonly sending: boolean,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<void | Permit<T>> {
+    if (this.done) throw pollAfterCompletion(this);
+    const chan = this.chan;
+    let waiter = this.waiter;
+    if (waiter === null) {
+      if (chan.closed) return this.fail();
+      if (!consumeBudget(cx)) return Pending;
+      if (chan.hasFreeSlot()) {
+        chan.reserved++;
+        return this.complete();
+      }
+      waiter = new Waiter();
+      this.waiter = waiter;
+      chan.sendWaiters.pushBack(waiter);
+    }
+    if (waiter.assigned === GRANTED) return this.complete();
+    if (chan.closed) return this.fail();
+    waiter.waker.register(cx.waker);
+    return Pending;
+  }
+
+  override drop(): void {
+    if (this.done) return;
+    this.done = true;
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    this.chan.sendWaiters.remove(waiter);
+    waiter.waker.release();
+    if (waiter.assigned === GRANTED) {
+      // The slot granted to us goes to the next sender in line.
+      waiter.assigned = 0;
+      this.chan.reserved--;
+      this.chan.freeSlot();
+    }
+  }
+
+  override describe(): string {
+    return this.sending ? "Sender.send" : "Sender.reserve";
+  }
+
+  /** We hold a reserved slot: fill it (send) or hand it out (reserve). */
+  private complete(): void | Permit<T> {
+    this.done = true;
+    this.waiter?.waker.release();
+    const chan = this.chan;
+    if (!this.sending) return new Permit(chan);
+    chan.reserved--;
+    chan.push(this.value as T);
+    return undefined;
+  }
+
+  private fail(): never {
+    this.drop();
+    throw new ChannelClosed("the channel is closed", this.value);
+  }
+}
+
+class Recv<T> extends Future<T | T[]> {
+  private done = false;
+
+  constructor(
+    private readonly chan: Chan<T>,
+    private readonly receiver: Receiver<T>,
+    /** 1 for `recv` (one value); more for `recvMany` (an array). */
+    private readonly limit: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T | T[]> {
+    if (this.done) throw pollAfterCompletion(this);
+    const chan = this.chan;
+    if (!chan.buffer.isEmpty()) {
+      if (!consumeBudget(cx)) return Pending;
+      this.done = true;
+      if (this.limit === 1) return this.receiver.take();
+      const out: T[] = [];
+      while (out.length < this.limit && !chan.buffer.isEmpty()) out.push(this.receiver.take());
+      return out;
+    }
+    if (chan.exhausted()) {
+      this.done = true;
+      throw new ChannelClosed("the channel is closed and empty");
+    }
+    chan.receiver.register(cx.waker);
+    return Pending;
+  }
+
+  override drop(): void {
+    this.done = true;
+  }
+
+  override describe(): string {
+    return this.limit === 1 ? "Receiver.recv" : "Receiver.recvMany";
+  }
+}
+
+class ClosedWait<T> extends Future<void> {
+  private waiter: Waiter | null = null;
+  constructor(private readonly chan: Chan<T>) {
+    super();
+  }
+  poll(cx: Context): Poll<void> {
+    if (this.chan.closed) {
+      this.drop();
+      return undefined;
+    }
+    if (this.waiter === null) {
+      this.waiter = new Waiter();
+      this.chan.closedWaiters.pushBack(this.waiter);
+    }
+    this.waiter.waker.register(cx.waker);
+    return Pending;
+  }
+  override drop(): void {
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    this.chan.closedWaiters.remove(waiter);
+    waiter.waker.release();
+  }
+  override describe(): string {
+    return "Sender.closed";
+  }
+}
+
+function checkCapacity(capacity: unknown): number {
+  if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1) {
+    throw new RangeError(
+      `channel: capacity must be an integer >= 1, got ${typeof capacity === "number" ? capacity : `${typeof capacity} ${String(capacity)}`}`,
+    );
+  }
+  return capacity;
+}
+
+/**
+ * A bounded multi-producer, single-consumer channel: `const [tx, rx] = channel<T>(capacity)`. At
+ * most `capacity` messages are buffered; `send` waits for room (backpressure), in FIFO order among
+ * senders. Messages from one sender arrive in the order sent.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = channel<number>(16);
+ * spawn(future(function* () {
+ *   for (let i = 0; i < 100; i++) yield* tx.send(i);
+ *   tx.drop();
+ * }));
+ * let sum = 0;
+ * for (;;) {
+ *   const n = yield* rx.recv().catch(() => undefined);
+ *   if (n === undefined) break;
+ *   sum += n;
+ * }
+ * ```
+ * @throws {RangeError} when `capacity` is not an integer >= 1.
+ */
+export function channel<T>(capacity: number): [Sender<T>, Receiver<T>] {
+  const chan = new Chan<T>(checkCapacity(capacity));
+  return [new Sender(chan), new Receiver(chan)];
+}
+
+/**
+ * The sending half of an {@link unboundedChannel}: `send` never waits.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = unboundedChannel<string>();
+ * tx.send("hello");
+ * ```
+ */
+export class UnboundedSender<T> {
+  private dropped = false;
+
+  /** @internal */
+  constructor(private readonly chan: Chan<T>) {}
+
+  /**
+   * Sends at once (the buffer grows as needed).
+   *
+   * @throws {ChannelClosed} carrying the value when the receiver is closed or dropped.
+   */
+  send(value: T): void {
+    if (this.dropped) throw new ChannelClosed("this sender was dropped", value);
+    if (this.chan.closed) throw new ChannelClosed("the channel is closed", value);
+    this.chan.push(value);
+  }
+
+  /** Another sender of the same channel. */
+  clone(): UnboundedSender<T> {
+    if (this.dropped) throw new ChannelClosed("this sender was dropped");
+    this.chan.senders++;
+    return new UnboundedSender(this.chan);
+  }
+
+  /** True once the receiver closed or was dropped. */
+  isClosed(): boolean {
+    return this.chan.closed;
+  }
+
+  /** A future that completes when the receiver closes or is dropped. */
+  closed(): Future<void> {
+    return new ClosedWait(this.chan);
+  }
+
+  /** Releases this sender; when the last one goes, the receiver sees the end of the channel. */
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.chan.senders--;
+    if (this.chan.senders === 0) this.chan.receiver.wake();
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+}
+
+/**
+ * A multi-producer, single-consumer channel without a bound: `send` is synchronous and never
+ * waits. Use it where the producer cannot wait (a host callback); prefer {@link channel} for
+ * backpressure.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = unboundedChannel<Event>();
+ * emitter.on("event", (e) => tx.send(e));
+ * const first = yield* rx.recv();
+ * ```
+ */
+export function unboundedChannel<T>(): [UnboundedSender<T>, Receiver<T>] {
+  const chan = new Chan<T>(Number.POSITIVE_INFINITY);
+  return [new UnboundedSender(chan), new Receiver(chan)];
+}

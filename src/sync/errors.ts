@@ -1,0 +1,56 @@
+/**
+ * The channel is closed: the receiver was dropped or closed it (sending), or every sender is gone
+ * and the buffer is empty (receiving). A failed send hands its value back as `value`.
+ *
+ * @example
+ * ```ts
+ * try { yield* tx.send(job); } catch (e) { if (e instanceof ChannelClosed) requeue(e.value); }
+ * ```
+ */
+export class ChannelClosed<T = unknown> extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "CHANNEL_CLOSED" as const;
+  override name = "ChannelClosed";
+  constructor(
+    message: string,
+    /** The value a failed send hands back (undefined for a failed receive). */
+    readonly value?: T,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * `trySend` found the bounded channel full; the value is handed back as `value`.
+ *
+ * @example
+ * ```ts
+ * try { tx.trySend(item); } catch (e) { if (e instanceof ChannelFull) dropOldest(e.value); }
+ * ```
+ */
+export class ChannelFull<T = unknown> extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "CHANNEL_FULL" as const;
+  override name = "ChannelFull";
+  constructor(
+    message: string,
+    /** The value that was not sent. */
+    readonly value: T,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The semaphore (or the lock built on it) was closed: pending and later acquires fail.
+ *
+ * @example
+ * ```ts
+ * try { yield* sem.acquire(); } catch (e) { if (e instanceof SemaphoreClosed) return; }
+ * ```
+ */
+export class SemaphoreClosed extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "SEMAPHORE_CLOSED" as const;
+  override name = "SemaphoreClosed";
+}

@@ -1,0 +1,226 @@
+import { Future, pollAfterCompletion } from "../future/future.js";
+import { consumeBudget } from "../runtime/budget.js";
+import type { Context } from "../task/context.js";
+import { InvalidArgumentError } from "../task/errors.js";
+import { Pending, type Poll } from "../task/poll.js";
+import { SemaphoreClosed } from "./errors.js";
+import { Waiter, WaitList } from "./wait-list.js";
+
+/** The most permits a semaphore can hold or a single acquire can ask for. */
+const MAX_PERMITS = 2 ** 31 - 1;
+
+function checkCount(n: unknown, where: string, allowZero: boolean): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > MAX_PERMITS) {
+    throw new RangeError(
+      `${where}: expected an integer ${allowZero ? ">= 0" : ">= 1"} and <= ${MAX_PERMITS}, got ${typeof n === "number" ? n : `${typeof n} ${String(n)}`}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * A counting semaphore with a FIFO queue (tokio's `Semaphore`): `acquire(n)` waits until `n`
+ * permits can be taken. Waiters are served strictly in order, and released permits go to the
+ * oldest waiter first (also partially), so a large request is never starved by small ones.
+ *
+ * @example
+ * ```ts
+ * const sem = new Semaphore(10); // at most 10 downloads at once
+ * const download = asyncFn(function* (url: string) {
+ *   using permit = yield* sem.acquire();
+ *   return yield* fetchPage(url);
+ * });
+ * ```
+ * @throws {RangeError} when `permits` is not an integer in 0..2^31-1.
+ */
+export class Semaphore {
+  /** The most permits a semaphore can hold or one acquire can ask for (2^31 - 1). */
+  static readonly MAX_PERMITS = MAX_PERMITS;
+
+  private available: number;
+  private closed = false;
+  /** @internal */
+  readonly waiters = new WaitList();
+
+  constructor(permits: number) {
+    this.available = checkCount(permits, "Semaphore", true);
+  }
+
+  /** Permits that can be taken right now. */
+  get availablePermits(): number {
+    return this.available;
+  }
+
+  /** True after `close()`. */
+  isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * A future of `n` permits (default 1), released when the permit is released or disposed.
+   *
+   * @throws {SemaphoreClosed} when the semaphore is (or gets) closed.
+   * @throws {RangeError} when `n` is not an integer in 1..2^31-1 (at the call).
+   *
+   * Cancel safety: dropping a pending acquire holds no permit: permits already assigned to it go
+   * to the next waiter, and the others keep their places in the queue.
+   */
+  acquire(n = 1): Future<SemaphorePermit> {
+    return new Acquire(this, checkCount(n, "Semaphore.acquire", false));
+  }
+
+  /**
+   * Takes `n` permits now if no one is queued before and enough are available; `undefined`
+   * otherwise.
+   *
+   * @throws {SemaphoreClosed} when the semaphore is closed.
+   */
+  tryAcquire(n = 1): SemaphorePermit | undefined {
+    checkCount(n, "Semaphore.tryAcquire", false);
+    if (this.closed) throw new SemaphoreClosed("the semaphore is closed");
+    if (this.waiters.length > 0 || this.available < n) return undefined;
+    this.available -= n;
+    return new SemaphorePermit(this, n);
+  }
+
+  /**
+   * Adds `n` permits (waiters are served first).
+   *
+   * @throws {RangeError} when the total would exceed 2^31-1.
+   */
+  addPermits(n: number): void {
+    checkCount(n, "Semaphore.addPermits", true);
+    if (this.available + n > MAX_PERMITS) {
+      throw new RangeError(`Semaphore.addPermits: more than ${MAX_PERMITS} permits`);
+    }
+    this.release(n);
+  }
+
+  /** Closes the semaphore: every pending and later acquire throws {@link SemaphoreClosed}. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiters.wakeAll();
+  }
+
+  /** @internal Returns permits and hands them to the waiters in order. */
+  release(n: number): void {
+    this.available += n;
+    for (;;) {
+      const waiter = this.waiters.front();
+      if (waiter === null || this.available === 0) return;
+      const give = Math.min(this.available, waiter.needed - waiter.assigned);
+      waiter.assigned += give;
+      this.available -= give;
+      if (waiter.assigned < waiter.needed) return;
+      this.waiters.popFront();
+      waiter.ready = true;
+      waiter.waker.wake();
+    }
+  }
+
+  /** @internal Takes `n` permits at once if allowed (nobody queued, enough available). */
+  takeNow(n: number): boolean {
+    if (this.waiters.length > 0 || this.available < n) return false;
+    this.available -= n;
+    return true;
+  }
+}
+
+/**
+ * Permits taken from a {@link Semaphore}. `release()` (or `using`) gives them back; `forget()`
+ * keeps them out of the semaphore for good.
+ *
+ * @example
+ * ```ts
+ * const permit = yield* sem.acquire(2);
+ * try { yield* work(); } finally { permit.release(); }
+ * ```
+ */
+export class SemaphorePermit {
+  private released = false;
+
+  /** @internal */
+  constructor(
+    private readonly semaphore: Semaphore,
+    /** How many permits this holds. */
+    readonly permits: number,
+  ) {}
+
+  /** Gives the permits back. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.semaphore.release(this.permits);
+  }
+
+  /** Drops the permits without giving them back (the semaphore shrinks). */
+  forget(): void {
+    this.released = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+class Acquire extends Future<SemaphorePermit> {
+  private waiter: Waiter | null = null;
+  private done = false;
+
+  constructor(
+    private readonly semaphore: Semaphore,
+    private readonly n: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<SemaphorePermit> {
+    if (this.done) throw pollAfterCompletion(this);
+    const sem = this.semaphore;
+    let waiter = this.waiter;
+    if (waiter === null) {
+      if (sem.isClosed()) return this.fail();
+      if (!consumeBudget(cx)) return Pending;
+      if (sem.takeNow(this.n)) return this.succeed();
+      waiter = new Waiter();
+      waiter.needed = this.n;
+      this.waiter = waiter;
+      sem.waiters.pushBack(waiter);
+      sem.release(0); // assign what is available now to the queue head (maybe us)
+    }
+    if (waiter.assigned === waiter.needed) return this.succeed();
+    if (sem.isClosed()) return this.fail();
+    waiter.waker.register(cx.waker);
+    return Pending;
+  }
+
+  override drop(): void {
+    if (this.done) return;
+    this.done = true;
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    this.semaphore.waiters.remove(waiter);
+    waiter.waker.release();
+    if (waiter.assigned > 0) {
+      const back = waiter.assigned;
+      waiter.assigned = 0;
+      this.semaphore.release(back);
+    }
+  }
+
+  override describe(): string {
+    return `Semaphore.acquire(${this.n})`;
+  }
+
+  private succeed(): SemaphorePermit {
+    this.done = true;
+    this.waiter?.waker.release();
+    return new SemaphorePermit(this.semaphore, this.n);
+  }
+
+  private fail(): never {
+    this.drop();
+    throw new SemaphoreClosed("the semaphore is closed");
+  }
+}

@@ -1,0 +1,79 @@
+import { HeldWaker } from "../runtime/held-waker.js";
+
+/**
+ * A task parked in a {@link WaitList}: its waker and its links. Owned by the waiting future, which
+ * unlinks it in O(1) when dropped, so a cancelled wait never leaves a stale entry behind.
+ */
+export class Waiter {
+  prev: Waiter | null = null;
+  next: Waiter | null = null;
+  /** True while in a list. */
+  linked = false;
+  /**
+   * Counted as a possible host wake: a channel or lock may be signalled from a host callback, so
+   * a task waiting here is never reported as deadlocked on the real runtime (the simulator,
+   * which sees every event, reports such cycles).
+   */
+  readonly waker = new HeldWaker(true);
+  /** What the waiter still needs (permits) or was granted; meaning is up to the primitive. */
+  needed = 0;
+  assigned = 0;
+  /** Set by the primitive when the waiter may proceed (notified, granted, closed). */
+  ready = false;
+}
+
+/**
+ * An intrusive FIFO list of {@link Waiter}s: push at the back, pop at the front, remove anywhere
+ * in O(1), no allocation beyond the waiter itself.
+ */
+export class WaitList {
+  private head: Waiter | null = null;
+  private tail: Waiter | null = null;
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** The oldest waiter, or `null`. */
+  front(): Waiter | null {
+    return this.head;
+  }
+
+  pushBack(waiter: Waiter): void {
+    waiter.prev = this.tail;
+    waiter.next = null;
+    if (this.tail === null) this.head = waiter;
+    else this.tail.next = waiter;
+    this.tail = waiter;
+    waiter.linked = true;
+    this.count++;
+  }
+
+  /** Removes `waiter` if it is in the list. */
+  remove(waiter: Waiter): void {
+    if (!waiter.linked) return;
+    if (waiter.prev !== null) waiter.prev.next = waiter.next;
+    else this.head = waiter.next;
+    if (waiter.next !== null) waiter.next.prev = waiter.prev;
+    else this.tail = waiter.prev;
+    waiter.prev = waiter.next = null;
+    waiter.linked = false;
+    this.count--;
+  }
+
+  /** Removes and returns the oldest waiter, or `null`. */
+  popFront(): Waiter | null {
+    const waiter = this.head;
+    if (waiter !== null) this.remove(waiter);
+    return waiter;
+  }
+
+  /** Marks every waiter ready, wakes it and empties the list (close, notify all). */
+  wakeAll(): void {
+    for (let waiter = this.popFront(); waiter !== null; waiter = this.popFront()) {
+      waiter.ready = true;
+      waiter.waker.wake();
+    }
+  }
+}
