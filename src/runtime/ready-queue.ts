@@ -31,6 +31,22 @@ export class ReadyQueue<T> {
     return item;
   }
 
+  /**
+   * Removes and returns a uniformly chosen item (`random` in [0, 1)), moving the head into its
+   * place: for randomised scheduling. `undefined` when empty.
+   */
+  takeRandom(random: () => number): T | undefined {
+    const length = this.length;
+    if (length === 0) return undefined;
+    const offset = Math.floor(random() * length);
+    const index = (this.head + offset) & this.mask;
+    const item = this.buffer[index];
+    this.buffer[index] = this.buffer[this.head];
+    this.buffer[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    return item;
+  }
+
   private grow(): void {
     const old = this.buffer;
     const size = old.length;

@@ -44,6 +44,12 @@ export interface RuntimeOptions {
    * and auto-advances to the next timer whenever every task is idle (see {@link RuntimeClock}).
    */
   readonly clock?: "real" | "virtual";
+  /**
+   * Which ready task runs next: `"fifo"` (default, the production order), or
+   * `{ random: seed }` to pick uniformly among the ready tasks with a seeded generator, which
+   * shakes out bugs that depend on scheduling order; a failing seed replays the same order.
+   */
+  readonly scheduling?: "fifo" | { readonly random: number };
   /** Polls per drain before the runtime lets the host run I/O (default 1024). */
   readonly drainBudget?: number;
   /** Milliseconds per drain before the runtime lets the host run I/O (default 4). */
@@ -120,6 +126,8 @@ export class Runtime implements TaskScheduler, HandleHost {
   private readonly random: () => number;
   private readonly queue = new ReadyQueue<Task>();
   private readonly drainBudget: number;
+  /** Seeded generator for random scheduling; `null` for FIFO. */
+  private readonly pickRandom: (() => number) | null;
   private readonly drainTimeMs: number;
   private readonly onUnhandledError: RuntimeOptions["onUnhandledError"];
   private armed = false;
@@ -148,6 +156,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     this.random = options.seed === undefined ? this.platform.random : seededRandom(options.seed);
     this.drainBudget = positive(options.drainBudget, 1024, "drainBudget");
     this.drainTimeMs = positive(options.drainTimeMs, 4, "drainTimeMs");
+    this.pickRandom = schedulingPolicy(options.scheduling);
     this.onUnhandledError = options.onUnhandledError ?? "log";
     if (options.clock !== undefined && options.clock !== "real" && options.clock !== "virtual") {
       throw new InvalidArgumentError(
@@ -434,8 +443,9 @@ export class Runtime implements TaskScheduler, HandleHost {
     const deadline = this.platform.now() + this.drainTimeMs;
     let polls = 0;
     try {
+      const pick = this.pickRandom;
       for (;;) {
-        const task = queue.shift();
+        const task = pick === null ? queue.shift() : queue.takeRandom(pick);
         if (task === undefined) break;
         this.runTask(task);
         if (++polls >= budget || ((polls & 63) === 0 && this.platform.now() >= deadline)) break;
@@ -459,8 +469,9 @@ export class Runtime implements TaskScheduler, HandleHost {
     const previous = enterRuntime(this);
     const previousRandom = setRandomSource(this.random);
     try {
+      const pick = this.pickRandom;
       while ((task.state & COMPLETE) === 0) {
-        const next = this.queue.shift();
+        const next = pick === null ? this.queue.shift() : this.queue.takeRandom(pick);
         if (next === undefined) {
           if (this.idleDrivers() && !this.queue.isEmpty()) continue;
           break;
@@ -619,6 +630,16 @@ function checkFuture(fut: unknown, where: string): void {
           : "";
     throw new InvalidArgumentError(`${where}: expected a Future, got ${describeValue(fut)}${hint}`);
   }
+}
+
+function schedulingPolicy(policy: RuntimeOptions["scheduling"]): (() => number) | null {
+  if (policy === undefined || policy === "fifo") return null;
+  if (policy !== null && typeof policy === "object" && Number.isFinite(policy.random)) {
+    return seededRandom(policy.random);
+  }
+  throw new InvalidArgumentError(
+    `Runtime: scheduling must be "fifo" or { random: seed }, got ${describeValue(policy)}`,
+  );
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
