@@ -54,3 +54,24 @@ export class SemaphoreClosed extends Error {
   readonly code = "SEMAPHORE_CLOSED" as const;
   override name = "SemaphoreClosed";
 }
+
+/**
+ * A broadcast receiver fell more than the channel's capacity behind: `missed` messages were
+ * overwritten before it read them. The receiver continues with the oldest message still held.
+ *
+ * @example
+ * ```ts
+ * try { yield* rx.recv(); } catch (e) { if (e instanceof Lagged) console.warn(`missed ${e.missed}`); }
+ * ```
+ */
+export class Lagged extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "LAGGED" as const;
+  override name = "Lagged";
+  constructor(
+    /** How many messages were skipped. */
+    readonly missed: number,
+  ) {
+    super(`the receiver lagged behind and missed ${missed} message(s)`);
+  }
+}

@@ -1,3 +1,5 @@
+export { Barrier, type BarrierWaitResult } from "./barrier.js";
+export { BroadcastReceiver, BroadcastSender, broadcast } from "./broadcast.js";
 export {
   channel,
   Permit,
@@ -6,9 +8,11 @@ export {
   UnboundedSender,
   unboundedChannel,
 } from "./channel.js";
-export { ChannelClosed, ChannelFull, SemaphoreClosed } from "./errors.js";
+export { ChannelClosed, ChannelFull, Lagged, SemaphoreClosed } from "./errors.js";
 export { Mutex, MutexGuard } from "./mutex.js";
 export { Notify } from "./notify.js";
 export { OneshotReceiver, OneshotSender, oneshot } from "./oneshot.js";
+export { RwLock, RwLockGuard } from "./rw-lock.js";
 export { Semaphore, SemaphorePermit } from "./semaphore.js";
 export { WakerSlot, type WakerSlotOptions } from "./waker-slot.js";
+export { WatchReceiver, WatchSender, watch } from "./watch.js";

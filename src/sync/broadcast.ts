@@ -1,0 +1,234 @@
+import { Future, pollAfterCompletion } from "../future/future.js";
+import { consumeBudget } from "../runtime/budget.js";
+import type { Context } from "../task/context.js";
+import { Pending, type Poll } from "../task/poll.js";
+import { ChannelClosed, Lagged } from "./errors.js";
+import { Waiter, WaitList } from "./wait-list.js";
+
+class BroadcastState<T> {
+  readonly slots: (T | undefined)[];
+  /** Sequence number of the next message to be sent. */
+  tail = 0;
+  senders = 1;
+  receivers = 1;
+  readonly waiters = new WaitList();
+  constructor(readonly capacity: number) {
+    this.slots = new Array(capacity);
+  }
+}
+
+/**
+ * The sending half of a {@link broadcast} channel. `send` never waits: the oldest message is
+ * overwritten when the buffer is full, and receivers that had not read it get {@link Lagged}.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = broadcast<string>(16);
+ * const other = tx.subscribe();
+ * tx.send("hello"); // both receivers get it
+ * ```
+ */
+export class BroadcastSender<T> {
+  private dropped = false;
+
+  /** @internal */
+  constructor(private readonly state: BroadcastState<T>) {}
+
+  /**
+   * Sends to every receiver; returns how many there are.
+   *
+   * @throws {ChannelClosed} carrying the value when there is no receiver.
+   */
+  send(value: T): number {
+    const state = this.state;
+    if (this.dropped) throw new ChannelClosed("this sender was dropped", value);
+    if (state.receivers === 0) throw new ChannelClosed("no receiver is subscribed", value);
+    state.slots[state.tail % state.capacity] = value;
+    state.tail++;
+    state.waiters.wakeAll();
+    return state.receivers;
+  }
+
+  /** A new receiver that gets the messages sent from now on. */
+  subscribe(): BroadcastReceiver<T> {
+    this.state.receivers++;
+    return new BroadcastReceiver(this.state, this.state.tail);
+  }
+
+  /** Another sender of the same channel. */
+  clone(): BroadcastSender<T> {
+    this.state.senders++;
+    return new BroadcastSender(this.state);
+  }
+
+  /** Current number of receivers. */
+  get receiverCount(): number {
+    return this.state.receivers;
+  }
+
+  /** Releases this sender; when the last one goes, receivers end after the buffered messages. */
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.state.senders--;
+    if (this.state.senders === 0) this.state.waiters.wakeAll();
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+}
+
+/**
+ * A receiving half of a {@link broadcast} channel: every receiver sees every message sent after it
+ * subscribed, unless it lags more than the capacity behind.
+ *
+ * @example
+ * ```ts
+ * const event = yield* rx.recv();
+ * ```
+ */
+export class BroadcastReceiver<T> {
+  private dropped = false;
+
+  /** @internal */
+  constructor(
+    private readonly state: BroadcastState<T>,
+    /** Sequence number of the next message this receiver reads. */
+    private next: number,
+  ) {}
+
+  /**
+   * A future of the next message.
+   *
+   * @throws {Lagged} when messages were overwritten before this receiver read them (it then
+   * continues with the oldest message held).
+   * @throws {ChannelClosed} once every sender is dropped and this receiver read everything.
+   *
+   * Cancel safety: dropping a pending `recv` consumes nothing.
+   */
+  recv(): Future<T> {
+    return new BroadcastRecv(this);
+  }
+
+  /**
+   * The next message if there is one, `undefined` if not.
+   *
+   * @throws {Lagged} / {ChannelClosed} as `recv`.
+   */
+  tryRecv(): T | undefined {
+    const r = this.take();
+    return r === NONE ? undefined : (r as T);
+  }
+
+  /** Another receiver at the same position. */
+  clone(): BroadcastReceiver<T> {
+    this.state.receivers++;
+    return new BroadcastReceiver(this.state, this.next);
+  }
+
+  /** Unsubscribes. */
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.state.receivers--;
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  /** @internal The next message, or NONE when caught up (throws Lagged / ChannelClosed). */
+  take(): T | typeof NONE {
+    const state = this.state;
+    const oldest = state.tail - state.capacity;
+    if (this.next < oldest) {
+      const missed = oldest - this.next;
+      this.next = oldest;
+      throw new Lagged(missed);
+    }
+    if (this.next < state.tail) {
+      const value = state.slots[this.next % state.capacity] as T;
+      this.next++;
+      return value;
+    }
+    if (state.senders === 0) throw new ChannelClosed("every sender was dropped");
+    return NONE;
+  }
+
+  /** @internal */
+  get waiters(): WaitList {
+    return this.state.waiters;
+  }
+}
+
+const NONE: unique symbol = Symbol("none");
+
+class BroadcastRecv<T> extends Future<T> {
+  private waiter: Waiter | null = null;
+  private done = false;
+
+  constructor(private readonly receiver: BroadcastReceiver<T>) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.done) throw pollAfterCompletion(this);
+    if (!consumeBudget(cx)) return Pending;
+    let r: T | typeof NONE;
+    try {
+      r = this.receiver.take();
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
+    if (r !== NONE) {
+      this.drop();
+      return r;
+    }
+    let waiter = this.waiter;
+    if (waiter === null || !waiter.linked) {
+      waiter ??= new Waiter();
+      waiter.ready = false;
+      this.waiter = waiter;
+      this.receiver.waiters.pushBack(waiter);
+    }
+    waiter.waker.register(cx.waker);
+    return Pending;
+  }
+
+  override drop(): void {
+    this.done = true;
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    this.receiver.waiters.remove(waiter);
+    waiter.waker.release();
+  }
+
+  override describe(): string {
+    return "broadcast.recv";
+  }
+}
+
+/**
+ * A multi-producer, multi-consumer channel where every receiver gets every message:
+ * `const [tx, rx] = broadcast<T>(capacity)`; more receivers with `tx.subscribe()`. The buffer
+ * holds the last `capacity` messages; a receiver that falls further behind gets {@link Lagged}
+ * and continues.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx1] = broadcast<number>(8);
+ * const rx2 = tx.subscribe();
+ * tx.send(1);
+ * const [a, b] = yield* join(rx1.recv(), rx2.recv()); // 1, 1
+ * ```
+ * @throws {RangeError} when `capacity` is not an integer >= 1.
+ */
+export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new RangeError(`broadcast: capacity must be an integer >= 1, got ${String(capacity)}`);
+  }
+  const state = new BroadcastState<T>(capacity);
+  return [new BroadcastSender(state), new BroadcastReceiver(state, 0)];
+}

@@ -1,0 +1,113 @@
+import type { Future } from "../future/future.js";
+import { WakerContractError } from "../task/errors.js";
+import { Semaphore, type SemaphorePermit } from "./semaphore.js";
+
+/** Readers allowed at once; a writer takes all of them. */
+const MAX_READERS = 2 ** 30;
+
+/**
+ * An async reader-writer lock (tokio's `RwLock`): many readers or one writer. Built on a FIFO
+ * semaphore of 2^30 permits (a read takes one, a write takes all), so requests are served in
+ * arrival order: a queued writer holds back readers that come after it (writer-preferring), and
+ * readers queued before a writer are never starved by later writers.
+ *
+ * @example
+ * ```ts
+ * const config = new RwLock({ port: 25 });
+ * const port = (yield* config.read()).value.port;
+ * using w = yield* config.write();
+ * w.value = { port: 587 };
+ * ```
+ */
+export class RwLock<T> {
+  private readonly semaphore = new Semaphore(MAX_READERS);
+  /** @internal */
+  data: T;
+
+  constructor(value: T) {
+    this.data = value;
+  }
+
+  /**
+   * A future of a read guard.
+   *
+   * Cancel safety: dropping a pending `read()` holds nothing and keeps the others' order.
+   */
+  read(): Future<RwLockGuard<T>> {
+    return this.semaphore.acquire(1).map((permit) => new RwLockGuard(this, permit, false));
+  }
+
+  /**
+   * A future of the write guard.
+   *
+   * Cancel safety: dropping a pending `write()` holds nothing and keeps the others' order.
+   */
+  write(): Future<RwLockGuard<T>> {
+    return this.semaphore.acquire(MAX_READERS).map((permit) => new RwLockGuard(this, permit, true));
+  }
+
+  /** A read guard if no writer holds or awaits the lock; `undefined` otherwise. */
+  tryRead(): RwLockGuard<T> | undefined {
+    const permit = this.semaphore.tryAcquire(1);
+    return permit && new RwLockGuard(this, permit, false);
+  }
+
+  /** The write guard if the lock is free and no one is queued; `undefined` otherwise. */
+  tryWrite(): RwLockGuard<T> | undefined {
+    const permit = this.semaphore.tryAcquire(MAX_READERS);
+    return permit && new RwLockGuard(this, permit, true);
+  }
+}
+
+/**
+ * Access to an {@link RwLock}'s value while a read or the write lock is held. Assigning `value`
+ * needs the write lock.
+ *
+ * @example
+ * ```ts
+ * using guard = yield* lock.read();
+ * console.log(guard.value);
+ * ```
+ */
+export class RwLockGuard<T> {
+  private released = false;
+
+  /** @internal */
+  constructor(
+    private readonly lock: RwLock<T>,
+    private readonly permit: SemaphorePermit,
+    /** True for the write guard. */
+    readonly writable: boolean,
+  ) {}
+
+  /**
+   * The protected value.
+   *
+   * @throws {WakerContractError} after `release()`, or when assigning through a read guard.
+   */
+  get value(): T {
+    this.check();
+    return this.lock.data;
+  }
+
+  set value(next: T) {
+    this.check();
+    if (!this.writable) throw new WakerContractError("RwLock: assigning needs the write guard");
+    this.lock.data = next;
+  }
+
+  /** Unlocks. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.permit.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  private check(): void {
+    if (this.released) throw new WakerContractError("RwLock guard used after release()");
+  }
+}

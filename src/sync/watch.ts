@@ -1,0 +1,210 @@
+import { Future, pollAfterCompletion } from "../future/future.js";
+import type { Context } from "../task/context.js";
+import { Pending, type Poll } from "../task/poll.js";
+import { ChannelClosed } from "./errors.js";
+import { Waiter, WaitList } from "./wait-list.js";
+
+class WatchState<T> {
+  version = 0;
+  senderAlive = true;
+  receivers = 1;
+  readonly waiters = new WaitList();
+  constructor(public value: T) {}
+}
+
+/**
+ * The sending half of a {@link watch} channel: replaces the one watched value.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = watch({ status: "starting" });
+ * tx.send({ status: "ready" });
+ * tx.sendModify((config) => { config.status = "draining"; });
+ * ```
+ */
+export class WatchSender<T> {
+  /** @internal */
+  constructor(private readonly state: WatchState<T>) {}
+
+  /**
+   * Replaces the value and wakes every receiver waiting in `changed()`.
+   *
+   * @throws {ChannelClosed} carrying the value when every receiver was dropped.
+   */
+  send(value: T): void {
+    if (this.state.receivers === 0) throw new ChannelClosed("every receiver was dropped", value);
+    this.state.value = value;
+    this.changed();
+  }
+
+  /**
+   * Changes the value in place (`fn` may mutate it, or return a replacement) and notifies the
+   * receivers, even when there are none.
+   */
+  sendModify(fn: (value: T) => T | void): void {
+    const next = fn(this.state.value);
+    if (next !== undefined) this.state.value = next as T;
+    this.changed();
+  }
+
+  /** The current value. */
+  borrow(): T {
+    return this.state.value;
+  }
+
+  /** A new receiver; it has seen the current value. */
+  subscribe(): WatchReceiver<T> {
+    this.state.receivers++;
+    return new WatchReceiver(this.state, this.state.version);
+  }
+
+  /** Current number of receivers. */
+  get receiverCount(): number {
+    return this.state.receivers;
+  }
+
+  /** Drops the sender: receivers' `changed()` throws {@link ChannelClosed} once they saw the last value. */
+  drop(): void {
+    if (!this.state.senderAlive) return;
+    this.state.senderAlive = false;
+    this.state.waiters.wakeAll();
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  private changed(): void {
+    this.state.version++;
+    this.state.waiters.wakeAll();
+  }
+}
+
+/**
+ * A receiving half of a {@link watch} channel: reads the latest value and waits for changes
+ * (intermediate values may be skipped; the latest is never missed).
+ *
+ * @example
+ * ```ts
+ * for (;;) {
+ *   yield* rx.changed();
+ *   apply(rx.borrowAndUpdate());
+ * }
+ * ```
+ */
+export class WatchReceiver<T> {
+  private dropped = false;
+
+  /** @internal */
+  constructor(
+    private readonly state: WatchState<T>,
+    /** @internal The version this receiver has seen. */
+    public seen: number,
+  ) {}
+
+  /** The current value (does not mark it seen). */
+  borrow(): T {
+    return this.state.value;
+  }
+
+  /** The current value, marked seen. */
+  borrowAndUpdate(): T {
+    this.seen = this.state.version;
+    return this.state.value;
+  }
+
+  /** True when the value changed since this receiver last marked it seen. */
+  hasChanged(): boolean {
+    return this.seen !== this.state.version;
+  }
+
+  /**
+   * A future that completes when the value changes after the last one seen (and marks it seen).
+   *
+   * @throws {ChannelClosed} when the sender is dropped and there is no unseen value.
+   *
+   * Cancel safety: dropping it loses nothing; the change is still unseen.
+   */
+  changed(): Future<void> {
+    return new Changed(this, this.state);
+  }
+
+  /** Another receiver with the same seen version. */
+  clone(): WatchReceiver<T> {
+    this.state.receivers++;
+    return new WatchReceiver(this.state, this.seen);
+  }
+
+  /** Unsubscribes. */
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.state.receivers--;
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+}
+
+class Changed<T> extends Future<void> {
+  private waiter: Waiter | null = null;
+  private done = false;
+
+  constructor(
+    private readonly receiver: WatchReceiver<T>,
+    private readonly state: WatchState<T>,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<void> {
+    if (this.done) throw pollAfterCompletion(this);
+    const state = this.state;
+    if (this.receiver.seen !== state.version) {
+      this.receiver.seen = state.version;
+      this.drop();
+      return undefined;
+    }
+    if (!state.senderAlive) {
+      this.drop();
+      throw new ChannelClosed("the watch sender was dropped");
+    }
+    let waiter = this.waiter;
+    if (waiter === null || !waiter.linked) {
+      waiter ??= new Waiter();
+      this.waiter = waiter;
+      state.waiters.pushBack(waiter);
+    }
+    waiter.waker.register(cx.waker);
+    return Pending;
+  }
+
+  override drop(): void {
+    this.done = true;
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    this.state.waiters.remove(waiter);
+    waiter.waker.release();
+  }
+
+  override describe(): string {
+    return "watch.changed";
+  }
+}
+
+/**
+ * A single-value channel with change notification: `const [tx, rx] = watch(initial)`. Receivers
+ * read the latest value and wait for the next change; a burst of sends wakes them once.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = watch(0);
+ * spawn(future(function* () { yield* rx.changed(); console.log(rx.borrow()); }));
+ * tx.send(1);
+ * ```
+ */
+export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
+  const state = new WatchState(initial);
+  return [new WatchSender(state), new WatchReceiver(state, 0)];
+}
