@@ -14,6 +14,7 @@ export {
   seededRandom,
 } from "./platform/index.js";
 export * from "./runtime/index.js";
+export * from "./stream/index.js";
 export * from "./sync/index.js";
 export * from "./task/index.js";
 export * from "./time/index.js";

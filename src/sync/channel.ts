@@ -1,4 +1,5 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
+import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import { ReadyQueue } from "../runtime/ready-queue.js";
@@ -293,6 +294,15 @@ export class Receiver<T> {
 
   [Symbol.dispose](): void {
     this.drop();
+  }
+
+  /**
+   * `for await (const message of rx)` from ordinary async code: each step is driven by the
+   * runtime polling now (or the default runtime); the loop ends when the channel does, and a
+   * `break` drops the receiver.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return asyncIteratorOf(this);
   }
 
   /** @internal Takes one buffered message and frees its slot. */

@@ -1,0 +1,562 @@
+import { expectFuture, Future, pollAfterCompletion } from "../future/future.js";
+import { FuturesUnordered } from "../future/futures-unordered.js";
+import { asyncIteratorOf, nextItem, type PollNext } from "../runtime/async-iterate.js";
+import type { Context } from "../task/context.js";
+import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { Done, Pending, type Poll } from "../task/poll.js";
+import type { Waker } from "../task/waker.js";
+import { checkDuration } from "../time/errors.js";
+import { type Sleep, sleep } from "../time/sleep.js";
+
+function checkCount(n: unknown, where: string): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new RangeError(`${where}: expected an integer >= 1, got ${describeValue(n)}`);
+  }
+  return n;
+}
+
+/**
+ * An asynchronous sequence, polled (futures-rs's `Stream`): `pollNext(cx)` returns the next item,
+ * `Done` at the end, or `Pending` after registering `cx.waker`. Adapters (`map`, `filter`,
+ * `take`, `chunks`, `merge`, `buffered`, `bufferUnordered`, `throttle`...) are lazy like futures;
+ * `forEach`, `collect` and `next` turn a stream into a future. Channel receivers implement the
+ * protocol: `Stream.from(rx)` gives them the adapters.
+ *
+ * @example
+ * ```ts
+ * const sizes = yield* Stream.from(urls)
+ *   .map((url) => fetchSize(url))   // a stream of futures...
+ *   .bufferUnordered(8)             // ...run 8 at a time
+ *   .filter((size) => size > 0)
+ *   .collect();
+ * ```
+ */
+export abstract class Stream<T> implements PollNext<T> {
+  abstract pollNext(cx: Context): Poll<T | typeof Done>;
+
+  /** Cancels the stream (releases what it holds). Idempotent. */
+  drop(): void {}
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  /**
+   * A stream over a poll-based source (a channel receiver), an iterable, or an async iterable.
+   *
+   * @throws {InvalidArgumentError} for anything else.
+   */
+  static from<T>(source: PollNext<T> | Iterable<T> | AsyncIterable<T>): Stream<T> {
+    if (source instanceof Stream) return source;
+    if (source !== null && typeof source === "object") {
+      if (typeof (source as PollNext<T>).pollNext === "function") {
+        return new FromPollNext(source as PollNext<T>);
+      }
+      if (typeof (source as Iterable<T>)[Symbol.iterator] === "function") {
+        return new FromIterable((source as Iterable<T>)[Symbol.iterator]());
+      }
+      if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === "function") {
+        return new FromAsyncIterable((source as AsyncIterable<T>)[Symbol.asyncIterator]());
+      }
+    }
+    throw new InvalidArgumentError(
+      `Stream.from: expected a stream, an iterable or an async iterable, got ${describeValue(source)}`,
+    );
+  }
+
+  /**
+   * A future of the next item as an iterator result (`{ done: true }` at the end).
+   *
+   * Cancel safety: as cancel-safe as the source's `pollNext` (channel receivers: nothing lost).
+   */
+  next(): Future<IteratorResult<T, undefined>> {
+    return nextItem(this);
+  }
+
+  /** Each item transformed by `fn`. */
+  map<U>(fn: (item: T) => U): Stream<U> {
+    return new MapStream(this, fn);
+  }
+
+  /** Only the items for which `predicate` is true. */
+  filter(predicate: (item: T) => boolean): Stream<T> {
+    return new FilterStream(this, predicate);
+  }
+
+  /**
+   * The first `n` items, then the end (the source is dropped).
+   *
+   * @throws {RangeError} when `n` is not an integer >= 0.
+   */
+  take(n: number): Stream<T> {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`take: expected an integer >= 0, got ${describeValue(n)}`);
+    }
+    return new TakeStream(this, n);
+  }
+
+  /** The items until `stop` completes, then the end (both are dropped). */
+  takeUntil(stop: Future<unknown>): Stream<T> {
+    return new TakeUntilStream(this, expectFuture(stop, "takeUntil"));
+  }
+
+  /**
+   * The items in arrays of `size` (the last one may be shorter).
+   *
+   * @throws {RangeError} when `size` is not an integer >= 1.
+   */
+  chunks(size: number): Stream<T[]> {
+    return new ChunksStream(this, checkCount(size, "chunks"));
+  }
+
+  /** The items of this stream and of `others`, as they come (polled fairly, in turn). */
+  merge(...others: Stream<T>[]): Stream<T> {
+    return new MergeStream([this, ...others.map((s) => Stream.from(s))]);
+  }
+
+  /**
+   * For a stream of futures: runs up to `n` at once and yields their outputs in the stream's
+   * order (futures-rs's `buffered`).
+   *
+   * @throws {RangeError} when `n` is not an integer >= 1.
+   */
+  buffered<U>(this: Stream<Future<U>>, n: number): Stream<U> {
+    return new BufferedStream<U>(this, checkCount(n, "buffered"), true);
+  }
+
+  /**
+   * For a stream of futures: runs up to `n` at once and yields their outputs as they complete.
+   * The stream is only pulled while fewer than `n` run: this is the backpressure primitive for
+   * bounded concurrency.
+   *
+   * @throws {RangeError} when `n` is not an integer >= 1.
+   */
+  bufferUnordered<U>(this: Stream<Future<U>>, n: number): Stream<U> {
+    return new BufferedStream<U>(this, checkCount(n, "bufferUnordered"), false);
+  }
+
+  /**
+   * At most one item per `ms` milliseconds: each item is yielded, then the stream waits `ms`
+   * before pulling the next (items are delayed, not dropped).
+   *
+   * @throws {RangeError} for a negative, NaN or non-finite `ms`.
+   */
+  throttle(ms: number): Stream<T> {
+    return new ThrottleStream(this, checkDuration(ms, "throttle"));
+  }
+
+  /**
+   * A future that calls `fn` on each item (waiting for the future `fn` returns, if any) until the
+   * end.
+   *
+   * Cancel safety: dropping it drops the stream; items already pulled were handed to `fn`.
+   */
+  forEach(fn: (item: T) => void | Future<unknown>): Future<void> {
+    return new ForEach(this, fn);
+  }
+
+  /**
+   * A future of every item, in order, once the stream ends.
+   *
+   * Cancel safety: dropping it drops the stream and the items collected so far.
+   */
+  collect(): Future<T[]> {
+    return new Collect(this);
+  }
+
+  /** `for await (const item of stream)` from ordinary async code (driven by the runtime). */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return asyncIteratorOf(this);
+  }
+}
+
+class FromPollNext<T> extends Stream<T> {
+  constructor(private readonly source: PollNext<T>) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    return this.source.pollNext(cx);
+  }
+  override drop(): void {
+    this.source.drop?.();
+  }
+}
+
+class FromIterable<T> extends Stream<T> {
+  private done = false;
+  constructor(private readonly iterator: Iterator<T>) {
+    super();
+  }
+  pollNext(): Poll<T | typeof Done> {
+    if (this.done) return Done;
+    const r = this.iterator.next();
+    if (r.done) {
+      this.done = true;
+      return Done;
+    }
+    return r.value;
+  }
+  override drop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.iterator.return?.();
+  }
+}
+
+class FromAsyncIterable<T> extends Stream<T> {
+  private pending: { result: IteratorResult<T> | null; error: unknown; failed: boolean } | null =
+    null;
+  private done = false;
+  private waker: Waker | null = null;
+
+  constructor(private readonly iterator: AsyncIterator<T>) {
+    super();
+  }
+
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    if (this.done) return Done;
+    let pending = this.pending;
+    if (pending === null) {
+      const slot: { result: IteratorResult<T> | null; error: unknown; failed: boolean } = {
+        result: null,
+        error: undefined,
+        failed: false,
+      };
+      pending = slot;
+      this.pending = slot;
+      this.iterator.next().then(
+        (result) => {
+          slot.result = result;
+          this.wake();
+        },
+        (error: unknown) => {
+          slot.failed = true;
+          slot.error = error;
+          this.wake();
+        },
+      );
+    }
+    if (pending.failed) {
+      this.pending = null;
+      this.done = true;
+      throw pending.error;
+    }
+    const result = pending.result;
+    if (result === null) {
+      // Held by a promise callback: a host wake, so this clone is not marked as runtime-held.
+      if (this.waker === null || !this.waker.willWake(cx.waker)) {
+        this.waker?.drop();
+        this.waker = cx.waker.clone();
+      }
+      return Pending;
+    }
+    this.pending = null;
+    if (result.done) {
+      this.done = true;
+      return Done;
+    }
+    return result.value;
+  }
+
+  override drop(): void {
+    this.waker?.drop();
+    this.waker = null;
+    if (this.done) return;
+    this.done = true;
+    void this.iterator.return?.();
+  }
+
+  private wake(): void {
+    const waker = this.waker;
+    this.waker = null;
+    waker?.wake();
+  }
+}
+
+class MapStream<T, U> extends Stream<U> {
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly fn: (item: T) => U,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<U | typeof Done> {
+    const r = this.source.pollNext(cx);
+    if (r === Pending) return Pending;
+    if (r === Done) return Done;
+    return this.fn(r as T);
+  }
+  override drop(): void {
+    this.source.drop();
+  }
+}
+
+class FilterStream<T> extends Stream<T> {
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly predicate: (item: T) => boolean,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    for (;;) {
+      const r = this.source.pollNext(cx);
+      if (r === Pending || r === Done || this.predicate(r as T)) return r;
+    }
+  }
+  override drop(): void {
+    this.source.drop();
+  }
+}
+
+class TakeStream<T> extends Stream<T> {
+  constructor(
+    private readonly source: Stream<T>,
+    private left: number,
+  ) {
+    super();
+    if (left === 0) source.drop();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    if (this.left === 0) return Done;
+    const r = this.source.pollNext(cx);
+    if (r === Pending || r === Done) return r;
+    if (--this.left === 0) this.source.drop();
+    return r;
+  }
+  override drop(): void {
+    this.source.drop();
+  }
+}
+
+class TakeUntilStream<T> extends Stream<T> {
+  private stopped = false;
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly stop: Future<unknown>,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    if (this.stopped) return Done;
+    if (this.stop.poll(cx) !== Pending) {
+      this.stopped = true;
+      this.source.drop();
+      return Done;
+    }
+    const r = this.source.pollNext(cx);
+    if (r === Done) {
+      this.stopped = true;
+      this.stop.drop();
+    }
+    return r;
+  }
+  override drop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.source.drop();
+    this.stop.drop();
+  }
+}
+
+class ChunksStream<T> extends Stream<T[]> {
+  private chunk: T[] = [];
+  private ended = false;
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly size: number,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T[] | typeof Done> {
+    if (this.ended) return Done;
+    for (;;) {
+      const r = this.source.pollNext(cx);
+      if (r === Pending) return Pending;
+      if (r === Done) {
+        this.ended = true;
+        if (this.chunk.length === 0) return Done;
+        return this.flush();
+      }
+      this.chunk.push(r as T);
+      if (this.chunk.length === this.size) return this.flush();
+    }
+  }
+  override drop(): void {
+    this.source.drop();
+  }
+  private flush(): T[] {
+    const chunk = this.chunk;
+    this.chunk = [];
+    return chunk;
+  }
+}
+
+class MergeStream<T> extends Stream<T> {
+  /** Where the next poll starts, so every source gets its turn first. */
+  private start = 0;
+  constructor(private readonly sources: (Stream<T> | null)[]) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    const sources = this.sources;
+    const n = sources.length;
+    let live = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (this.start + k) % n;
+      const source = sources[i];
+      if (source == null) continue;
+      const r = source.pollNext(cx);
+      if (r === Done) {
+        sources[i] = null;
+        continue;
+      }
+      live++;
+      if (r !== Pending) {
+        this.start = (i + 1) % n;
+        return r;
+      }
+    }
+    return live === 0 ? Done : Pending;
+  }
+  override drop(): void {
+    for (const source of this.sources) source?.drop();
+  }
+}
+
+class BufferedStream<U> extends Stream<U> {
+  private readonly running = new FuturesUnordered<{ index: number; value: U }>();
+  /** Ordered mode: finished outputs waiting for earlier ones. */
+  private readonly ready = new Map<number, U>();
+  private started = 0;
+  private emitted = 0;
+  private sourceDone = false;
+
+  constructor(
+    private readonly source: Stream<Future<U>>,
+    private readonly limit: number,
+    private readonly ordered: boolean,
+  ) {
+    super();
+  }
+
+  pollNext(cx: Context): Poll<U | typeof Done> {
+    // Pull new futures while fewer than `limit` are in flight.
+    while (!this.sourceDone && this.running.length + this.ready.size < this.limit) {
+      const r = this.source.pollNext(cx);
+      if (r === Pending) break;
+      if (r === Done) {
+        this.sourceDone = true;
+        break;
+      }
+      const index = this.started++;
+      this.running.push(
+        expectFuture(r, "buffered item").map((value) => ({ index, value: value as U })),
+      );
+    }
+    for (;;) {
+      if (this.ordered && this.ready.has(this.emitted)) {
+        const value = this.ready.get(this.emitted) as U;
+        this.ready.delete(this.emitted++);
+        return value;
+      }
+      const r = this.running.pollNext(cx);
+      if (r === Pending) return Pending;
+      if (r === Done) return this.sourceDone && this.ready.size === 0 ? Done : Pending;
+      const { index, value } = r;
+      if (!this.ordered) return value;
+      this.ready.set(index, value);
+    }
+  }
+
+  override drop(): void {
+    this.source.drop();
+    this.running.drop();
+  }
+}
+
+class ThrottleStream<T> extends Stream<T> {
+  private gate: Sleep | null = null;
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly ms: number,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    if (this.gate !== null) {
+      if (this.gate.poll(cx) === Pending) return Pending;
+      this.gate = null;
+    }
+    const r = this.source.pollNext(cx);
+    if (r !== Pending && r !== Done) this.gate = sleep(this.ms);
+    return r;
+  }
+  override drop(): void {
+    this.gate?.drop();
+    this.source.drop();
+  }
+}
+
+class ForEach<T> extends Future<void> {
+  private current: Future<unknown> | null = null;
+  private done = false;
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly fn: (item: T) => void | Future<unknown>,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<void> {
+    if (this.done) throw pollAfterCompletion(this);
+    for (;;) {
+      if (this.current !== null) {
+        if (this.current.poll(cx) === Pending) return Pending;
+        this.current = null;
+      }
+      const r = this.source.pollNext(cx);
+      if (r === Pending) return Pending;
+      if (r === Done) {
+        this.done = true;
+        return undefined;
+      }
+      const out = this.fn(r as T);
+      if (out instanceof Future) this.current = out;
+    }
+  }
+  override drop(): void {
+    this.done = true;
+    this.current?.drop();
+    this.source.drop();
+  }
+  override describe(): string {
+    return this.current ? `forEach > ${this.current.describe()}` : "forEach";
+  }
+}
+
+class Collect<T> extends Future<T[]> {
+  private items: T[] = [];
+  private done = false;
+  constructor(private readonly source: Stream<T>) {
+    super();
+  }
+  poll(cx: Context): Poll<T[]> {
+    if (this.done) throw pollAfterCompletion(this);
+    for (;;) {
+      const r = this.source.pollNext(cx);
+      if (r === Pending) return Pending;
+      if (r === Done) {
+        this.done = true;
+        return this.items;
+      }
+      this.items.push(r as T);
+    }
+  }
+  override drop(): void {
+    this.done = true;
+    this.source.drop();
+  }
+  override describe(): string {
+    return `collect(${this.items.length} so far)`;
+  }
+}
