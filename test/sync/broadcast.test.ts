@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  broadcast,
+  ChannelClosed,
+  future,
+  join,
+  Lagged,
+  Runtime,
+  yieldNow,
+} from "../../src/index.js";
+
+test("broadcast: every receiver gets every message", async () => {
+  const rt = new Runtime();
+  const out = await rt.run(
+    future(function* () {
+      const [tx, rx1] = broadcast<number>(4);
+      const rx2 = tx.subscribe();
+      assert.equal(tx.send(1), 2);
+      tx.send(2);
+      return yield* join(rx1.recv(), rx1.recv(), rx2.recv(), rx2.recv());
+    }),
+  );
+  assert.deepEqual(out, [1, 2, 1, 2]);
+});
+
+test("broadcast: a lagging receiver gets Lagged(n) and continues with the oldest held", async () => {
+  const rt = new Runtime();
+  await rt.run(
+    future(function* () {
+      const [tx, rx] = broadcast<number>(2);
+      for (let i = 1; i <= 5; i++) tx.send(i);
+      const error = yield* rx.recv().catch((e: unknown) => e);
+      assert.ok(error instanceof Lagged);
+      assert.equal(error.code, "LAGGED");
+      assert.equal(error.missed, 3);
+      assert.equal(yield* rx.recv(), 4);
+      assert.equal(yield* rx.recv(), 5);
+    }),
+  );
+});
+
+test("broadcast: a waiting receiver is woken by send; the end comes after the last sender", async () => {
+  const rt = new Runtime();
+  await rt.run(
+    future(function* () {
+      const [tx, rx] = broadcast<string>(2);
+      const reader = rt.spawn(
+        future(function* () {
+          const got: string[] = [];
+          for (;;) {
+            const v = yield* rx.recv().catch((e: unknown) => e);
+            if (v instanceof ChannelClosed) return got;
+            got.push(v as string);
+          }
+        }),
+      );
+      yield* yieldNow();
+      tx.send("a");
+      yield* yieldNow();
+      tx.send("b");
+      tx.drop();
+      assert.deepEqual(yield* reader, ["a", "b"]);
+    }),
+  );
+});
+
+test("broadcast: send with no receiver hands the value back; bad capacity", () => {
+  const [tx, rx] = broadcast<number>(1);
+  rx.drop();
+  assert.throws(
+    () => tx.send(7),
+    (e: unknown) => e instanceof ChannelClosed && e.value === 7,
+  );
+  assert.throws(() => broadcast(0), RangeError);
+  assert.throws(() => broadcast(1.5), RangeError);
+});
