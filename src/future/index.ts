@@ -5,6 +5,7 @@ export { join, joinAll, type Outputs, tryJoin } from "./join.js";
 export { lazy } from "./lazy.js";
 export { pending } from "./pending.js";
 export { pollFn } from "./poll-fn.js";
+export { fromPromise, withSignal } from "./promise.js";
 export { ready } from "./ready.js";
 export { race, type Selected, type SelectOptions, select } from "./select.js";
 export { Shield, shield } from "./shield.js";

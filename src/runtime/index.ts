@@ -8,3 +8,4 @@ export { JoinSet } from "./join-set.js";
 export { type MainOptions, main } from "./main.js";
 export { Runtime, type RuntimeOptions, type SpawnOptions, type TaskInfo } from "./runtime.js";
 export { type Scope, scope } from "./scope.js";
+export { toPromise } from "./to-promise.js";
