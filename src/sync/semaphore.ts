@@ -1,7 +1,6 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
 import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
-import { InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { SemaphoreClosed } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
