@@ -1,7 +1,8 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
+import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
-import { Pending, type Poll } from "../task/poll.js";
+import { Done, Pending, type Poll } from "../task/poll.js";
 import { ChannelClosed, Lagged } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
 
@@ -90,6 +91,7 @@ export class BroadcastSender<T> {
  */
 export class BroadcastReceiver<T> {
   private dropped = false;
+  private streamWaiter: Waiter | null = null;
 
   /** @internal */
   constructor(
@@ -127,11 +129,39 @@ export class BroadcastReceiver<T> {
     return new BroadcastReceiver(this.state, this.next);
   }
 
+  /**
+   * The stream protocol: the next message, `Done` once every sender is gone and all is read, or
+   * `Pending`. A lag throws {@link Lagged} (polling again continues).
+   */
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    let r: T | typeof NONE;
+    try {
+      r = this.take();
+    } catch (error) {
+      if (error instanceof ChannelClosed) return Done;
+      throw error;
+    }
+    if (r !== NONE) return r;
+    const waiter = (this.streamWaiter ??= new Waiter());
+    if (!waiter.linked) this.state.waiters.pushBack(waiter);
+    waiter.waker.register(cx.waker);
+    return Pending;
+  }
+
+  /** `for await (const message of rx)` from ordinary async code (driven by the runtime). */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return asyncIteratorOf(this);
+  }
+
   /** Unsubscribes. */
   drop(): void {
     if (this.dropped) return;
     this.dropped = true;
     this.state.receivers--;
+    if (this.streamWaiter !== null) {
+      this.state.waiters.remove(this.streamWaiter);
+      this.streamWaiter.waker.release();
+    }
   }
 
   [Symbol.dispose](): void {

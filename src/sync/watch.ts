@@ -1,6 +1,7 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
+import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import type { Context } from "../task/context.js";
-import { Pending, type Poll } from "../task/poll.js";
+import { Done, Pending, type Poll } from "../task/poll.js";
 import { ChannelClosed } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
 
@@ -94,6 +95,7 @@ export class WatchSender<T> {
  */
 export class WatchReceiver<T> {
   private dropped = false;
+  private streamWaiter: Waiter | null = null;
 
   /** @internal */
   constructor(
@@ -135,11 +137,34 @@ export class WatchReceiver<T> {
     return new WatchReceiver(this.state, this.seen);
   }
 
+  /**
+   * The stream protocol over changes: after each change not yet seen, the current value (marked
+   * seen); `Done` once the sender is gone and the last value was seen.
+   */
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    const state = this.state;
+    if (this.seen !== state.version) return this.borrowAndUpdate();
+    if (!state.senderAlive) return Done;
+    const waiter = (this.streamWaiter ??= new Waiter());
+    if (!waiter.linked) state.waiters.pushBack(waiter);
+    waiter.waker.register(cx.waker);
+    return Pending;
+  }
+
+  /** `for await (const value of rx)` over the changes (driven by the runtime). */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return asyncIteratorOf(this);
+  }
+
   /** Unsubscribes. */
   drop(): void {
     if (this.dropped) return;
     this.dropped = true;
     this.state.receivers--;
+    if (this.streamWaiter !== null) {
+      this.state.waiters.remove(this.streamWaiter);
+      this.streamWaiter.waker.release();
+    }
   }
 
   [Symbol.dispose](): void {

@@ -75,3 +75,20 @@ test("broadcast: send with no receiver hands the value back; bad capacity", () =
   assert.throws(() => broadcast(0), RangeError);
   assert.throws(() => broadcast(1.5), RangeError);
 });
+
+test("broadcast and watch receivers are streams", async () => {
+  const { Stream, watch } = await import("../../src/index.js");
+  const rt = new Runtime();
+  const [tx, rx] = broadcast<number>(8);
+  tx.send(1);
+  tx.send(2);
+  tx.drop();
+  assert.deepEqual(await rt.run(Stream.from(rx).collect()), [1, 2]);
+  const [wtx, wrx] = watch(0);
+  const seen = rt.run(Stream.from(wrx).take(2).collect());
+  await rt.run(yieldNow());
+  wtx.send(1);
+  await rt.run(yieldNow());
+  wtx.send(2);
+  assert.deepEqual(await seen, [1, 2]);
+});
