@@ -77,8 +77,8 @@ export class Interval {
     if (Number.isNaN(this.next)) this.next = now;
     if (!this.due && now < this.next) {
       this.waiter.register(cx.waker);
-      this.entry ??= new TimerEntry(() => this.expire());
-      if (this.entry.registered || driver.register(this.entry, this.next)) return Pending;
+      this.entry ??= new TimerEntry(this);
+      if (this.entry.registered || driver.register(this.entry, this.next, now)) return Pending;
     }
     this.cancelWait();
     this.due = false;
@@ -106,7 +106,8 @@ export class Interval {
     return this.driver;
   }
 
-  private expire(): void {
+  /** @internal The wheel fired the entry. */
+  expire(): void {
     this.due = true;
     this.waiter.wake();
   }

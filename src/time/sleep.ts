@@ -71,12 +71,15 @@ export class Sleep extends Future<void> {
 
   poll(cx: Context): Poll<void> {
     if (!consumeBudget(cx)) return Pending;
+    if (this.fired) return this.complete();
     const driver = this.timeDriver();
-    if (Number.isNaN(this.at)) this.at = driver.now() + this.duration;
-    if (this.fired || driver.now() >= this.at) return this.complete();
+    const now = driver.now();
+    if (Number.isNaN(this.at)) this.at = now + this.duration;
+    if (now >= this.at) return this.complete();
     this.waiter.register(cx.waker);
-    this.entry ??= new TimerEntry(() => this.expire());
-    if (!this.entry.registered && !driver.register(this.entry, this.at)) return this.complete();
+    this.entry ??= new TimerEntry(this);
+    if (!this.entry.registered && !driver.register(this.entry, this.at, now))
+      return this.complete();
     return Pending;
   }
 
@@ -101,8 +104,8 @@ export class Sleep extends Future<void> {
     this.drop();
   }
 
-  /** The wheel fired the entry: wake the task. */
-  private expire(): void {
+  /** @internal The wheel fired the entry: wake the task. */
+  expire(): void {
     this.fired = true;
     this.waiter.wake();
   }

@@ -2,7 +2,7 @@ import type { HostTimer } from "../platform/platform.js";
 import { currentOrDefaultRuntime } from "../runtime/default-runtime.js";
 import type { Driver } from "../runtime/driver.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { TimerEntry, TimerWheel } from "./timer-wheel.js";
+import { TimerEntry, type TimerOwner, TimerWheel } from "./timer-wheel.js";
 
 const KEY = {};
 
@@ -35,9 +35,14 @@ export class TimeDriver implements Driver {
     this.origin = Math.floor(runtime.time.now());
   }
 
+  /** @internal */
+  static create(runtime: Runtime): TimeDriver {
+    return new TimeDriver(runtime);
+  }
+
   /** The driver of `runtime` (the runtime polling now, else the default one). */
   static of(runtime: Runtime = currentOrDefaultRuntime()): TimeDriver {
-    return runtime.driver(KEY, (rt) => new TimeDriver(rt));
+    return runtime.driver(KEY, createTimeDriver);
   }
 
   /** Milliseconds on the runtime's clock. */
@@ -60,13 +65,14 @@ export class TimeDriver implements Driver {
    * Registers `entry` to expire at clock time `deadline`. Returns `false` when it is already due
    * (the caller completes at once instead).
    */
-  register(entry: TimerEntry, deadline: number): boolean {
-    if (deadline <= this.now()) return false;
+  register(entry: TimerEntry, deadline: number, now: number = this.now()): boolean {
+    if (deadline <= now) return false;
     if (entry.registered) this.wheel.remove(entry);
     const tick = this.tickOf(deadline);
     if (!this.wheel.insert(entry, tick)) return false;
     if (this.wheel.count === 1) this.releaseSource = this.runtime.retainWakeSource();
     if (this.armedFor < 0 || tick < this.armedFor) this.arm();
+    else if (this.wheel.count === 1 && this.runtime.hasPendingRoots()) this.hostTimer?.ref();
     return true;
   }
 
@@ -117,13 +123,16 @@ export class TimeDriver implements Driver {
   }
 
   private arm(): void {
+    const next = this.runtime.time.isPaused ? -1 : this.wheel.nextExpiration();
+    if (next >= 0 && next === this.armedFor && this.hostTimer !== null) {
+      if (this.runtime.hasPendingRoots()) this.hostTimer.ref();
+      return;
+    }
     if (this.hostTimer !== null) {
       this.hostTimer.clear();
       this.hostTimer = null;
       this.armedFor = -1;
     }
-    if (this.runtime.time.isPaused) return;
-    const next = this.wheel.nextExpiration();
     if (next < 0) return;
     const delay = Math.max(0, Math.ceil(this.timeOf(next) - this.now()));
     const timer = this.runtime.platform.setTimer(this.onHostTimer, delay);
@@ -132,16 +141,21 @@ export class TimeDriver implements Driver {
     this.armedFor = next;
   }
 
+  /**
+   * The wheel is empty: it is no longer a wake source. The host timer is left armed (it finds
+   * nothing when it fires): a request that sets and cancels one timeout on an idle runtime then
+   * costs no `setTimeout`/`clearTimeout` pair; it is unreferenced, so it never holds the process.
+   */
   private becameEmpty(): void {
-    if (this.hostTimer !== null) {
-      this.hostTimer.clear();
-      this.hostTimer = null;
-      this.armedFor = -1;
-    }
+    this.hostTimer?.unref();
     const release = this.releaseSource;
     this.releaseSource = null;
     release?.();
   }
 }
 
-export { TimerEntry };
+export { TimerEntry, type TimerOwner };
+
+function createTimeDriver(runtime: Runtime): TimeDriver {
+  return TimeDriver.create(runtime);
+}

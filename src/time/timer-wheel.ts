@@ -17,6 +17,13 @@ const SLOTS = 64;
 const TWO_32 = 4294967296;
 /** Ticks covered by the whole wheel: 64^6 = 2^36. */
 const WHEEL_RANGE = SLOTS ** LEVELS;
+/** Ticks spanned by one slot of each level: 64^level (a table: `**` is slow on this path). */
+const SLOT_RANGE = [1, 64, 4096, 262144, 16777216, 1073741824] as const;
+
+/** What a timer entry calls when it expires (a `Sleep`, an `Interval`). */
+export interface TimerOwner {
+  expire(): void;
+}
 
 /** A timer registered in the wheel. Owned by a `Sleep`; reused across resets. */
 export class TimerEntry {
@@ -28,7 +35,7 @@ export class TimerEntry {
   prev: TimerEntry | null = null;
   next: TimerEntry | null = null;
 
-  constructor(readonly onExpire: (entry: TimerEntry) => void) {}
+  constructor(readonly owner: TimerOwner) {}
 
   get registered(): boolean {
     return this.level >= 0;
@@ -104,7 +111,7 @@ export class TimerWheel {
         entry.level = -1;
         if (entry.tick <= deadline) {
           this.count--;
-          entry.onExpire(entry);
+          entry.owner.expire();
         } else {
           this.place(entry);
         }
@@ -157,7 +164,7 @@ export class TimerWheel {
     if ((lo | hi) === 0) return -1;
     const position = slotOf(this.elapsed, level);
     const slot = nextSetBit(lo, hi, (position + 1) & (SLOTS - 1));
-    const slotRange = SLOTS ** level;
+    const slotRange = SLOT_RANGE[level]!;
     const levelRange = slotRange * SLOTS;
     const levelStart = Math.floor(this.elapsed / levelRange) * levelRange;
     let deadline = levelStart + slot * slotRange;
@@ -178,7 +185,7 @@ export class TimerWheel {
 
 /** The slot of `tick` at `level`: bits 6L..6L+5. */
 function slotOf(tick: number, level: number): number {
-  return Math.floor(tick / SLOTS ** level) % SLOTS;
+  return level === 0 ? tick % SLOTS : Math.floor(tick / SLOT_RANGE[level]!) % SLOTS;
 }
 
 /** The level whose 6 bits hold the highest bit where `elapsed` and `tick` differ. */

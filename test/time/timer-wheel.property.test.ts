@@ -35,9 +35,11 @@ test("the wheel expires entries in (deadline, insertion) order, never early, nev
       for (const o of ops) {
         if (o.kind === "insert") {
           const mySeq = seq++;
-          const entry = new TimerEntry((e) => {
-            fired.push({ tick: e.tick, seq: mySeq, at: now });
-            live.delete(e);
+          const entry: TimerEntry = new TimerEntry({
+            expire: () => {
+              fired.push({ tick: entry.tick, seq: mySeq, at: now });
+              live.delete(entry);
+            },
           });
           assert.equal(wheel.insert(entry, now + o.delay), true);
           live.set(entry, mySeq);
@@ -81,6 +83,6 @@ test("the wheel expires entries in (deadline, insertion) order, never early, nev
 test("insert of a passed deadline is refused (the caller completes at once)", () => {
   const wheel = new TimerWheel();
   wheel.advance(100);
-  assert.equal(wheel.insert(new TimerEntry(() => {}), 100), false);
+  assert.equal(wheel.insert(new TimerEntry({ expire: () => {} }), 100), false);
   assert.equal(wheel.count, 0);
 });
