@@ -21,10 +21,20 @@ export interface Sample {
    * threads can make it exceed wall time.
    */
   readonly cpu?: number;
+  /**
+   * Further measurements of the run, keyed by the names in the workload's `extras` (for example a
+   * mean lateness in ms); printed in a second table.
+   */
+  readonly extra?: Readonly<Record<string, number>>;
 }
 
 /** Runs the workload once at size `n` and reports one {@link Sample}. */
 export type Implementation = (n: number) => Promise<Sample>;
+
+/** An implementation a workload leaves out on purpose, with the reason printed as a footnote. */
+export interface Omitted {
+  readonly omitted: string;
+}
 
 /** A benchmark: one idea, one implementation per runtime. */
 export interface Workload {
@@ -39,7 +49,18 @@ export interface Workload {
   readonly quickSizes: readonly number[];
   /** The `check` every implementation must report at size `n`. */
   expected(n: number): number;
-  readonly implementations: Readonly<Record<ImplName, Implementation>>;
+  /** Every implementation, or the reason it is left out (never silently). */
+  readonly implementations: Readonly<Record<ImplName, Implementation | Omitted>>;
+  /**
+   * Names (with units) of the further values each {@link Sample} reports in `extra`, in column
+   * order; the median over the rounds of each is printed in a second table.
+   */
+  readonly extras?: readonly string[];
+  /**
+   * Seconds of every run that do not grow with `n` (timers that sleep up to 1 s whatever their
+   * number): the round-time prediction extrapolates only the rest. Default 0.
+   */
+  readonly fixedSeconds?: number;
   /** Largest `n` an implementation is run at, with the reason printed when it is capped. */
   readonly caps?: Readonly<Partial<Record<ImplName, { readonly n: number; readonly why: string }>>>;
   /** How each implementation is written, printed under the table. */
@@ -56,6 +77,8 @@ export interface Result {
   readonly values: number[];
   /** CPU ns per operation of each counted round, for timed workloads. */
   readonly cpuValues: number[];
+  /** Per name of the workload's `extras`: the value of each counted round. */
+  readonly extraValues: Readonly<Record<string, number[]>>;
   /** Wall-clock seconds of each counted round, setup and teardown included. */
   readonly seconds: number[];
   /** Why the implementation was not run (or stopped) at this size. */
@@ -142,11 +165,13 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
  * Runs one workload at all its sizes: a warm-up run per implementation at the smallest size, then
  * for each size `rounds` rounds, each round running every implementation once in an order rotated
  * by the round number, with a full GC and a small untimed run (1,000 operations) before each
- * timed sample; a sample repeats the workload until it has run for 200 ms (the mean per run). An implementation is skipped at a size (with the
- * reason recorded) when it is capped there, or when a round is predicted to exceed the round
- * limit (extrapolated from the sizes measured before: linearly, or with the measured exponent
- * when the cost already grew faster than linearly). It stops early (noted) after a round that
- * exceeded the round limit, or when the next round would exceed its time budget for the size.
+ * timed sample; a sample repeats the workload until it has run for 200 ms (the mean per run, also
+ * of each `extra` value). An implementation is skipped at a size (with the reason recorded) when
+ * the workload leaves it out, when it is capped there, or when a round is predicted to exceed the
+ * round limit (extrapolated from the sizes measured before, beyond the workload's
+ * `fixedSeconds`: linearly, or with the measured exponent when the cost already grew faster than
+ * linearly). It stops early (noted) after a round that exceeded the round limit, or when the
+ * next round would exceed its time budget for the size.
  */
 export async function runWorkload(workload: Workload, options: RunOptions): Promise<Result[]> {
   const sizes = options.quick ? workload.quickSizes : workload.sizes;
@@ -154,13 +179,15 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
   const smallest = sizes[0];
   if (smallest === undefined) return results;
   for (const impl of IMPLEMENTATIONS) {
+    const run = implementationOf(workload, impl);
+    if (run === null) continue;
     const cap = workload.caps?.[impl];
     const n = Math.min(smallest, cap?.n ?? smallest, 10_000);
     // Warm up (JIT): at least one run, up to three within half a second.
     const start = nowNs();
     for (let i = 0; i < 3 && (i === 0 || Number(nowNs() - start) < 5e8); i++) {
       collectGarbage();
-      await workload.implementations[impl](n);
+      await run(n);
     }
   }
   /** Per implementation: (n, median seconds per round) at the sizes measured so far. */
@@ -176,16 +203,22 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
         impl,
         values: [],
         cpuValues: [],
+        extraValues: Object.fromEntries((workload.extras ?? []).map((name) => [name, []])),
         seconds: [],
       };
       sizeResults.set(impl, result);
       results.push(result);
+      const implementation = workload.implementations[impl];
+      if (typeof implementation !== "function") {
+        result.skipped = `not implemented: ${implementation.omitted}`;
+        continue;
+      }
       const cap = workload.caps?.[impl];
       if (cap !== undefined && n > cap.n) {
         result.skipped = `capped at n=${formatCount(cap.n)}: ${cap.why}`;
         continue;
       }
-      const predicted = predictSeconds(history.get(impl) ?? [], n);
+      const predicted = predictSeconds(history.get(impl) ?? [], n, workload.fixedSeconds ?? 0);
       if (predicted > options.roundLimitSeconds) {
         result.skipped = `skipped: one round predicted to take ~${predicted.toFixed(0)} s (limit ${options.roundLimitSeconds} s)`;
         continue;
@@ -195,6 +228,7 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
     for (let round = 0; round < options.rounds && active.length > 0; round++) {
       for (const impl of rotate([...active], round)) {
         const result = sizeResults.get(impl)!;
+        const run = implementationOf(workload, impl)!;
         if (result.skipped !== undefined || result.failed !== undefined) continue;
         const spent = result.seconds.reduce((a, b) => a + b, 0);
         const last = result.seconds[result.seconds.length - 1] ?? 0;
@@ -207,7 +241,7 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
         // away optimized code and type feedback that a running program would keep.
         collectGarbage();
         try {
-          await workload.implementations[impl](Math.min(n, REWARM_SIZE));
+          await run(Math.min(n, REWARM_SIZE));
         } catch {
           // A failure shows in the timed run below.
         }
@@ -218,11 +252,12 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
         let valueSum = 0;
         let cpuSum = 0;
         let cpuCount = 0;
+        const extraSums = new Map<string, number>();
         const expected = workload.expected(n);
         do {
           let sample: Sample;
           try {
-            sample = await workload.implementations[impl](n);
+            sample = await run(n);
           } catch (error) {
             result.failed = `threw: ${error instanceof Error ? error.message : String(error)}`;
             break;
@@ -237,11 +272,15 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
             cpuSum += sample.cpu;
             cpuCount++;
           }
+          for (const name of workload.extras ?? []) {
+            extraSums.set(name, (extraSums.get(name) ?? 0) + (sample.extra?.[name] ?? Number.NaN));
+          }
         } while (Number(nowNs() - start) / 1e9 < MIN_SAMPLE_SECONDS);
         if (result.failed !== undefined) continue;
         const seconds = Number(nowNs() - start) / 1e9 / reps;
         result.values.push(valueSum / reps);
         if (cpuCount > 0) result.cpuValues.push(cpuSum / cpuCount);
+        for (const [name, sum] of extraSums) result.extraValues[name]!.push(sum / reps);
         result.seconds.push(seconds);
         if (seconds > options.roundLimitSeconds && round + 1 < options.rounds) {
           result.skipped = `stopped after ${result.values.length} round(s): a round took ${seconds.toFixed(1)} s (limit ${options.roundLimitSeconds} s)`;
@@ -262,18 +301,33 @@ export async function runWorkload(workload: Workload, options: RunOptions): Prom
   return results;
 }
 
-/** Seconds one round at `n` should take, from the rounds measured at smaller sizes. */
-function predictSeconds(history: readonly { n: number; seconds: number }[], n: number): number {
+/** The implementation of `impl`, or `null` when the workload leaves it out. */
+function implementationOf(workload: Workload, impl: ImplName): Implementation | null {
+  const implementation = workload.implementations[impl];
+  return typeof implementation === "function" ? implementation : null;
+}
+
+/**
+ * Seconds one round at `n` should take, from the rounds measured at smaller sizes: `fixed`
+ * seconds plus the rest, extrapolated.
+ */
+function predictSeconds(
+  history: readonly { n: number; seconds: number }[],
+  n: number,
+  fixed: number,
+): number {
   const last = history[history.length - 1];
   if (last === undefined) return 0;
   const growth = n / last.n;
+  const lastVariable = Math.max(last.seconds - fixed, 0);
   const before = history[history.length - 2];
   if (before !== undefined) {
     // Superlinear so far: extrapolate with the measured exponent (at least 1).
-    const exponent = Math.log(last.seconds / before.seconds) / Math.log(last.n / before.n);
-    if (Number.isFinite(exponent) && exponent > 1) return last.seconds * growth ** exponent;
+    const beforeVariable = Math.max(before.seconds - fixed, 0);
+    const exponent = Math.log(lastVariable / beforeVariable) / Math.log(last.n / before.n);
+    if (Number.isFinite(exponent) && exponent > 1) return fixed + lastVariable * growth ** exponent;
   }
-  return last.seconds * growth;
+  return fixed + lastVariable * growth;
 }
 
 /** `1e6` as "1,000,000". */

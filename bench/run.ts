@@ -19,10 +19,31 @@ import {
 import { startResidents } from "./support/residents.js";
 import { chainedSpawn } from "./workloads/chained-spawn.js";
 import { heapPerTask } from "./workloads/heap-per-task.js";
+import { mutexContention } from "./workloads/mutex-contention.js";
+import { pingPong } from "./workloads/ping-pong.js";
+import { pingPongOneshot } from "./workloads/ping-pong-oneshot.js";
+import { semaphoreContention } from "./workloads/semaphore-contention.js";
 import { spawnJoin } from "./workloads/spawn-join.js";
+import { throughput } from "./workloads/throughput.js";
+import { throughputBatch } from "./workloads/throughput-batch.js";
+import { timerChurn } from "./workloads/timer-churn.js";
+import { timers } from "./workloads/timers.js";
 import { yieldMany } from "./workloads/yield-many.js";
 
-const WORKLOADS: readonly Workload[] = [spawnJoin, chainedSpawn, yieldMany, heapPerTask];
+const WORKLOADS: readonly Workload[] = [
+  spawnJoin,
+  chainedSpawn,
+  yieldMany,
+  heapPerTask,
+  timers,
+  timerChurn,
+  pingPong,
+  pingPongOneshot,
+  throughput,
+  throughputBatch,
+  mutexContention,
+  semaphoreContention,
+];
 
 interface Options {
   readonly quick: boolean;
@@ -86,6 +107,13 @@ function machineLine(): string {
 function formatValue(v: number): string {
   if (!Number.isFinite(v)) return "-";
   return v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString("en-US");
+}
+
+/** Formats an extra value: counts as integers, two decimals below 10 (lateness in ms), else as {@link formatValue}. */
+function formatExtra(v: number): string {
+  if (!Number.isFinite(v)) return "-";
+  if (Number.isInteger(v)) return v.toLocaleString("en-US");
+  return Math.abs(v) < 10 ? v.toFixed(2) : formatValue(v);
 }
 
 const HEADER = [
@@ -156,16 +184,47 @@ function rowsOf(results: readonly Result[], notes: Footnotes): string[][] {
   return rows;
 }
 
-function printTable(rows: readonly string[][]): void {
-  const all = [HEADER, ...rows];
-  const widths = HEADER.map((_, c) => Math.max(...all.map((row) => (row[c] ?? "").length)));
-  const numeric = new Set([1, 3, 4, 5, 6, 7, 8]);
+/**
+ * Rows of a workload's extra values (see `Workload.extras`): per size and implementation the
+ * median of each over the rounds, with its ratio to native's median in parentheses.
+ */
+function extraRowsOf(workload: Workload, results: readonly Result[]): string[][] {
+  const names = workload.extras ?? [];
+  const rows: string[][] = [];
+  for (const r of results) {
+    if (r.workload !== workload.name || r.values.length === 0) continue;
+    const native = results.find(
+      (x) => x.workload === r.workload && x.n === r.n && x.impl === "native",
+    );
+    const cells = names.map((name) => {
+      const med = median(r.extraValues[name] ?? []);
+      const base = native === undefined ? Number.NaN : median(native.extraValues[name] ?? []);
+      const quotient = med / base;
+      const ratio =
+        r.impl !== "native" && med !== 0 && Number.isFinite(quotient)
+          ? ` (${quotient.toFixed(2)}x)`
+          : "";
+      return `${formatExtra(med)}${ratio}`;
+    });
+    rows.push([workload.name, formatCount(r.n), r.impl, ...cells]);
+  }
+  return rows;
+}
+
+function printTable(rows: readonly string[][], header: readonly string[] = HEADER): void {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((row) => (row[c] ?? "").length)));
+  const numeric = new Set(
+    header === HEADER
+      ? [1, 3, 4, 5, 6, 7, 8]
+      : header.map((_, c) => c).filter((c) => c !== 0 && c !== 2),
+  );
   const line = (row: readonly string[]): string =>
     row
       .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
       .join("  ")
       .trimEnd();
-  console.log(line(HEADER));
+  console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   let previous = "";
   for (const row of rows) {
@@ -229,11 +288,21 @@ async function main(argv: readonly string[]): Promise<void> {
   console.log("");
   footnotes.print();
   console.log(
-    "\nmedian/min/max: wall time per op (or bytes per task) over the rounds; spread: (max - min) / 2 " +
+    "\nmedian/min/max: the workload's unit (next to its name) over the rounds — wall time per op " +
+      "unless the unit says otherwise (bytes per task, CPU ns per timer); spread: (max - min) / 2 " +
       "as % of median; cpu med: median process CPU time per op (user + system, GC threads " +
       "included), which other processes on the shared cores do not inflate; vs native: median / " +
       "native median at the same n.",
   );
+  for (const workload of workloads) {
+    const names = workload.extras ?? [];
+    const rows = extraRowsOf(workload, results);
+    if (names.length === 0 || rows.length === 0) continue;
+    console.log(
+      `\n${workload.name}: further values, median over the rounds (ratio to native in parentheses):`,
+    );
+    printTable(rows, ["workload", "n", "impl", ...names]);
+  }
   printNotes(workloads);
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (results.some((r) => r.failed !== undefined)) {
