@@ -24,6 +24,7 @@ import {
   FAILED,
   OBSERVED,
   OUTPUT,
+  releasedByRuntime,
   Task,
   type TaskOwner,
   type TaskScheduler,
@@ -529,6 +530,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     const joinWaker = task.joinWaker;
     if (joinWaker !== null) {
       task.joinWaker = null;
+      releasedByRuntime(joinWaker);
       joinWaker.wake();
     }
     if (task.owner !== null) {

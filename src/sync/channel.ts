@@ -24,6 +24,8 @@ export class Chan<T> {
   senders = 1;
   /** No more sends: the receiver closed or was dropped. */
   closed = false;
+  /** The receiver was dropped: reserved slots can no longer be delivered. */
+  receiverDropped = false;
   /** A host callback may send (see `Waiter.waker`), so this counts as a possible host wake. */
   readonly receiver = new HeldWaker(true);
   readonly sendWaiters = new WaitList();
@@ -44,7 +46,11 @@ export class Chan<T> {
   /** A slot became free (a message was received, a reservation released): grant it in order. */
   freeSlot(): void {
     const waiter = this.sendWaiters.popFront();
-    if (waiter === null) return;
+    if (waiter === null) {
+      // A returned reservation may be what the receiver waits on to see the end.
+      if (this.closed || this.senders === 0) this.receiver.wake();
+      return;
+    }
     this.reserved++;
     waiter.assigned = GRANTED;
     waiter.ready = true;
@@ -59,9 +65,12 @@ export class Chan<T> {
     this.receiver.wake();
   }
 
-  /** The receive side is finished: closed (or all senders gone) and nothing buffered. */
+  /**
+   * The receive side is finished: closed (or all senders gone), nothing buffered, and no slot
+   * reserved (a permit or a granted send can still deliver after `close()`, as in tokio).
+   */
   exhausted(): boolean {
-    return this.buffer.isEmpty() && (this.closed || this.senders === 0);
+    return this.buffer.isEmpty() && this.reserved === 0 && (this.closed || this.senders === 0);
   }
 }
 
@@ -93,7 +102,7 @@ export class Sender<T> {
    * the other senders' order; to hold a slot across a cancellation point, use `reserve()`.
    */
   send(value: T): Future<void> {
-    this.check();
+    this.check(value);
     return new Send(this.chan, value, true) as Future<void>;
   }
 
@@ -104,7 +113,7 @@ export class Sender<T> {
    * @throws {ChannelClosed} carrying the value when the receiver is closed or dropped.
    */
   trySend(value: T): void {
-    this.check();
+    this.check(value);
     const chan = this.chan;
     if (chan.closed) throw new ChannelClosed("the channel is closed", value);
     if (!chan.hasFreeSlot()) throw new ChannelFull(`the channel is full (${chan.capacity})`, value);
@@ -158,8 +167,8 @@ export class Sender<T> {
     this.drop();
   }
 
-  private check(): void {
-    if (this.dropped) throw new ChannelClosed("this sender was dropped");
+  private check(value?: T): void {
+    if (this.dropped) throw new ChannelClosed("this sender was dropped", value);
   }
 }
 
@@ -179,16 +188,18 @@ export class Permit<T> {
   /** @internal */
   constructor(private readonly chan: Chan<T>) {}
 
-  /** Sends into the reserved slot. If the receiver is gone meanwhile, the value is dropped. */
+  /**
+   * Sends into the reserved slot (also after the receiver's `close()`: reserved slots are still
+   * delivered).
+   *
+   * @throws {ChannelClosed} carrying the value when the receiver was dropped.
+   */
   send(value: T): void {
     if (this.used) throw new ChannelClosed("this permit was already used", value);
     this.used = true;
     const chan = this.chan;
     chan.reserved--;
-    if (chan.closed) {
-      chan.freeSlot();
-      return;
-    }
+    if (chan.receiverDropped) throw new ChannelClosed("the receiver was dropped", value);
     chan.push(value);
   }
 
@@ -230,7 +241,7 @@ export class Receiver<T> {
    * Cancel safety: dropping a pending `recv` consumes nothing.
    */
   recv(): Future<T> {
-    return new Recv(this.chan, this, 1) as unknown as Future<T>;
+    return new Recv(this.chan, this, 1, true) as unknown as Future<T>;
   }
 
   /**
@@ -245,7 +256,7 @@ export class Receiver<T> {
     if (!Number.isInteger(limit) || limit < 1) {
       throw new RangeError(`recvMany: limit must be a positive integer, got ${String(limit)}`);
     }
-    return new Recv(this.chan, this, limit) as unknown as Future<T[]>;
+    return new Recv(this.chan, this, limit, false) as unknown as Future<T[]>;
   }
 
   /**
@@ -287,6 +298,7 @@ export class Receiver<T> {
   /** Closes the channel and discards the buffered messages. */
   drop(): void {
     const chan = this.chan;
+    chan.receiverDropped = true;
     chan.close();
     while (!chan.buffer.isEmpty()) chan.buffer.shift();
     chan.receiver.release();
@@ -374,6 +386,7 @@ class Send<T> extends Future<void | Permit<T>> {
     const chan = this.chan;
     if (!this.sending) return new Permit(chan);
     chan.reserved--;
+    if (chan.receiverDropped) throw new ChannelClosed("the receiver was dropped", this.value);
     chan.push(this.value as T);
     return undefined;
   }
@@ -390,8 +403,9 @@ class Recv<T> extends Future<T | T[]> {
   constructor(
     private readonly chan: Chan<T>,
     private readonly receiver: Receiver<T>,
-    /** 1 for `recv` (one value); more for `recvMany` (an array). */
+    /** How many messages at most; `single` makes it `recv` (one value, not an array). */
     private readonly limit: number,
+    private readonly single: boolean,
   ) {
     super();
   }
@@ -402,7 +416,7 @@ class Recv<T> extends Future<T | T[]> {
     if (!chan.buffer.isEmpty()) {
       if (!consumeBudget(cx)) return Pending;
       this.done = true;
-      if (this.limit === 1) return this.receiver.take();
+      if (this.single) return this.receiver.take();
       const out: T[] = [];
       while (out.length < this.limit && !chan.buffer.isEmpty()) out.push(this.receiver.take());
       return out;
@@ -416,11 +430,13 @@ class Recv<T> extends Future<T | T[]> {
   }
 
   override drop(): void {
+    if (this.done) return;
     this.done = true;
+    this.chan.receiver.release();
   }
 
   override describe(): string {
-    return this.limit === 1 ? "Receiver.recv" : "Receiver.recvMany";
+    return this.single ? "Receiver.recv" : "Receiver.recvMany";
   }
 }
 

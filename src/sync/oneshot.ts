@@ -103,10 +103,14 @@ export class OneshotReceiver<T> extends Future<T> {
       state.receiver.release();
       return value.v;
     }
-    if (!state.senderAlive) {
+    if (!state.senderAlive || !state.receiverAlive) {
       this.done = true;
       state.receiver.release();
-      throw new ChannelClosed("the sender was dropped without sending");
+      throw new ChannelClosed(
+        state.receiverAlive
+          ? "the sender was dropped without sending"
+          : "the receiver was closed before a value was sent",
+      );
     }
     state.receiver.register(cx.waker);
     return Pending;
