@@ -147,3 +147,18 @@ test("blockOn inside a task throws BlockOnError", async () => {
     .catch((e: unknown) => e);
   assert.ok(error instanceof BlockOnError);
 });
+
+test("after joining a task, a wait on a host callback is still not a deadlock", async () => {
+  const rt = new Runtime();
+  const gate = new Gate<string>();
+  const result = rt.run(
+    future(function* () {
+      yield* rt.spawn(ticks(2));
+      return yield* gate;
+    }),
+  );
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  gate.open("still alive");
+  assert.equal(await result, "still alive");
+});
