@@ -22,6 +22,7 @@ import {
   yieldNow,
 } from "../../src/index.js";
 import { TimeDriver } from "../../src/time/time-driver.js";
+import { TimerEntry, TimerWheel } from "../../src/time/timer-wheel.js";
 import { collectGarbage, heapUsed, type Sample, timed, type Workload } from "../harness.js";
 import { durationTable } from "../support/durations.js";
 import { pollOnce } from "../support/poll-once.js";
@@ -40,6 +41,30 @@ const churnDurations = durationTable(TEN_MINUTES, TWENTY_MINUTES, 3);
 
 /** The extra value each sample reports: the V8 heap in use (MB) with the K sleeps pending. */
 const HEAP_MB = "heap MB with K pending";
+
+/**
+ * waker only: ns per insert + remove on a bare `TimerWheel` holding K entries (no tasks, so no
+ * heap of parked tasks): the cost of the wheel itself, which should not grow with K.
+ */
+const WHEEL_ONLY = "wheel alone ns/op";
+
+/** Times CHURN_OPS insert + remove pairs on a bare wheel that already holds `k` entries. */
+function wheelAloneNs(k: number): number {
+  const wheel = new TimerWheel();
+  const owner = { expire: () => {} };
+  const long = pendingDurationsFor(k);
+  for (let i = 0; i < k; i++) wheel.insert(new TimerEntry(owner), long[i]!);
+  const durations = churnDurations(CHURN_OPS);
+  const entry = new TimerEntry(owner);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < durations.length; i++) {
+    wheel.insert(entry, durations[i]!);
+    wheel.remove(entry);
+  }
+  const ns = Number(process.hrtime.bigint() - start) / CHURN_OPS;
+  if (wheel.count !== k) throw new Error(`wheel alone: ${wheel.count} entries, expected ${k}`);
+  return ns;
+}
 
 /**
  * Runs the churn under {@link timed} after a full GC (steady state: the setup's garbage is not
@@ -140,7 +165,8 @@ export async function timerChurnWaker(k: number): Promise<Sample> {
   if (driver.pending !== baseline) {
     throw new Error(`teardown: ${driver.pending - baseline} timers left in the wheel`);
   }
-  return outcome.value;
+  const sample = outcome.value;
+  return { ...sample, extra: { ...sample.extra, [WHEEL_ONLY]: wheelAloneNs(k) } };
 }
 
 /** The outcome of `body`, error included, so that teardown can run before it is reported. */
@@ -197,7 +223,7 @@ export const timerChurn: Workload = {
   sizes: [10_000, 100_000, 1_000_000],
   quickSizes: [10_000, 100_000],
   expected: () => CHURN_OPS,
-  extras: [HEAP_MB],
+  extras: [HEAP_MB, WHEEL_ONLY],
   implementations: {
     native: timerChurnNative,
     waker: timerChurnWaker,

@@ -70,6 +70,7 @@ export class Chan<T> {
    * reserved (a permit or a granted send can still deliver after `close()`, as in tokio).
    */
   exhausted(): boolean {
+    if (this.receiverDropped) return true;
     return this.buffer.isEmpty() && this.reserved === 0 && (this.closed || this.senders === 0);
   }
 }
@@ -399,6 +400,8 @@ class Send<T> extends Future<void | Permit<T>> {
 
 class Recv<T> extends Future<T | T[]> {
   private done = false;
+  /** This future stored its waker in the channel (so dropping it must release that waker). */
+  private registered = false;
 
   constructor(
     private readonly chan: Chan<T>,
@@ -426,13 +429,14 @@ class Recv<T> extends Future<T | T[]> {
       throw new ChannelClosed("the channel is closed and empty");
     }
     chan.receiver.register(cx.waker);
+    this.registered = true;
     return Pending;
   }
 
   override drop(): void {
     if (this.done) return;
     this.done = true;
-    this.chan.receiver.release();
+    if (this.registered) this.chan.receiver.release();
   }
 
   override describe(): string {

@@ -134,6 +134,9 @@ export class OneshotReceiver<T> extends Future<T> {
       return value.v;
     }
     if (!this.state.senderAlive && !this.done) throw new ChannelClosed("the sender was dropped");
+    if (!this.state.receiverAlive) {
+      throw new ChannelClosed("the receiver was closed before a value was sent");
+    }
     return undefined;
   }
 

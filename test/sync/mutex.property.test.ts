@@ -1,0 +1,406 @@
+/**
+ * Model-based properties of Mutex: by hand (MockTask) against a reference model (one holder, FIFO
+ * queue, a dropped waiter passes a granted lock on), and as tasks on FIFO and seeded-random
+ * runtimes with random aborts (mutual exclusion, FIFO order, unlocked at the end).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import {
+  Cancelled,
+  type Future,
+  future,
+  type JoinHandle,
+  Mutex,
+  type MutexGuard,
+  WakerContractError,
+  yieldNow,
+} from "../../src/index.js";
+import { MockTask } from "../../src/testing/index.js";
+import {
+  attempt,
+  describeScheduling,
+  expectFinished,
+  expectPending,
+  expectReady,
+  fcParams,
+  Probe,
+  plain,
+  runSteps,
+  runtimeFor,
+  runWatched,
+  type Scheduling,
+  schedulingArb,
+  settle,
+  show,
+  withArg,
+} from "./support.js";
+
+interface Op {
+  readonly id: number;
+  readonly task: MockTask<MutexGuard<number[]>>;
+  parked: boolean;
+  entered: boolean;
+  granted: boolean;
+}
+
+interface World {
+  readonly mutex: Mutex<number[]>;
+  ops: Op[];
+  guard: MutexGuard<number[]> | null;
+  released: MutexGuard<number[]>[];
+  nextOp: number;
+  log: string[];
+  // The model.
+  /** A guard is alive or a waiter was granted the lock. */
+  locked: boolean;
+  queue: Op[];
+  /** Ids of the ops that got the guard, in order. */
+  readonly order: number[];
+}
+
+function where(w: World): string {
+  return `locked ${w.locked}, guard ${w.guard !== null}, queue [${w.queue.map((o) => o.id)}]\n  ${w.log.slice(-8).join("\n  ")}`;
+}
+
+/** Model: the lock became free; the oldest waiter gets it. */
+function unlock(w: World): void {
+  const head = w.queue.shift();
+  if (head === undefined) {
+    w.locked = false;
+    return;
+  }
+  head.granted = true;
+}
+
+function finish(w: World, op: Op): void {
+  w.ops = w.ops.filter((o) => o !== op);
+  op.parked = false;
+  assert.equal(op.task.wakerRefCount, 0, `op ${op.id} finished holding a waker`);
+}
+
+function gotGuard(w: World, op: Op, guard: MutexGuard<number[]>): void {
+  assert.equal(w.guard, null, `two guards at once; ${where(w)}`);
+  w.guard = guard;
+  guard.value.push(op.id);
+  w.order.push(op.id);
+  finish(w, op);
+}
+
+function pollOp(w: World, op: Op): void {
+  const out = attempt(() => op.task.poll());
+  const what = `poll of lock op ${op.id}`;
+  w.log.push(`${what} -> ${show(out)}`);
+  if (!op.entered) {
+    if (!w.locked) {
+      w.locked = true;
+      gotGuard(w, op, expectReady(out, `${what}; ${where(w)}`));
+      return;
+    }
+    expectPending(out, what);
+    op.entered = true;
+    op.parked = true;
+    w.queue.push(op);
+    return;
+  }
+  if (op.granted) {
+    gotGuard(w, op, expectReady(out, `${what}; ${where(w)}`));
+    return;
+  }
+  expectPending(out, `${what}; ${where(w)}`);
+  op.parked = true;
+}
+
+function checkInvariants(w: World): void {
+  assert.equal(w.mutex.isLocked(), w.locked, `isLocked(); ${where(w)}`);
+  const granted = w.ops.filter((o) => o.granted).length;
+  assert.equal(
+    (w.guard !== null ? 1 : 0) + granted,
+    w.locked ? 1 : 0,
+    `exactly one holder while locked; ${where(w)}`,
+  );
+  for (const op of w.ops) {
+    if (op.parked && op.granted) {
+      assert.ok(op.task.isWoken(), `lost wakeup: op ${op.id} was granted the lock; ${where(w)}`);
+    }
+  }
+  for (const g of w.released) {
+    assert.throws(() => g.value, WakerContractError, "a released guard must not give access");
+  }
+}
+
+function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
+  return (w: World, ...a: A): void => {
+    body(w, ...a);
+    checkInvariants(w);
+  };
+}
+
+function releaseGuard(w: World, how: "release" | "dispose"): void {
+  const guard = w.guard!;
+  w.guard = null;
+  if (how === "release") guard.release();
+  else guard[Symbol.dispose]();
+  guard.release(); // idempotent
+  w.released = [guard];
+  w.log.push(`guard.${how}`);
+  unlock(w);
+}
+
+const lock = plain(
+  "lock",
+  step((w) => {
+    const op: Op = {
+      id: w.nextOp++,
+      task: new MockTask(w.mutex.lock()),
+      parked: false,
+      entered: false,
+      granted: false,
+    };
+    w.ops.push(op);
+    pollOp(w, op);
+  }),
+);
+
+const commands = [
+  lock,
+  lock,
+  plain(
+    "tryLock",
+    step((w) => {
+      const guard = w.mutex.tryLock();
+      w.log.push(`tryLock -> ${guard !== undefined}`);
+      if (w.locked) {
+        assert.equal(guard, undefined, `tryLock while locked; ${where(w)}`);
+        return;
+      }
+      assert.ok(guard !== undefined, `tryLock on a free mutex; ${where(w)}`);
+      w.locked = true;
+      w.guard = guard;
+      guard.value.push(0);
+    }),
+  ),
+  withArg(
+    "pollOp",
+    fc.nat(),
+    step((w, k: number) => pollOp(w, w.ops[k % w.ops.length]!)),
+    (w) => w.ops.length > 0,
+  ),
+  withArg(
+    "dropOp",
+    fc.nat(),
+    step((w, k: number) => {
+      const op = w.ops[k % w.ops.length]!;
+      op.task.drop();
+      w.log.push(`drop op ${op.id}`);
+      if (op.granted) unlock(w);
+      else w.queue = w.queue.filter((o) => o !== op);
+      finish(w, op);
+    }),
+    (w) => w.ops.length > 0,
+  ),
+  plain(
+    "release",
+    step((w) => releaseGuard(w, "release")),
+    (w) => w.guard !== null,
+  ),
+  plain(
+    "dispose",
+    step((w) => releaseGuard(w, "dispose")),
+    (w) => w.guard !== null,
+  ),
+];
+
+test("Mutex: step-by-step model (MockTask)", () => {
+  fc.assert(
+    fc.property(fc.commands(commands, { maxCommands: 60, size: "large" }), (cmds) => {
+      const w: World = {
+        mutex: new Mutex<number[]>([]),
+        ops: [],
+        guard: null,
+        released: [],
+        nextOp: 1,
+        log: [],
+        locked: false,
+        queue: [],
+        order: [],
+      };
+      runSteps(w, cmds);
+      for (const op of [...w.ops]) {
+        op.task.drop();
+        if (op.granted) unlock(w);
+        else w.queue = w.queue.filter((o) => o !== op);
+        finish(w, op);
+      }
+      if (w.guard !== null) {
+        const guard = w.guard;
+        // Every holder appended its id: the value saw the holders in lock order.
+        assert.deepEqual(
+          guard.value.filter((id) => id !== 0),
+          w.order,
+        );
+        releaseGuard(w, "release");
+      }
+      checkInvariants(w);
+      assert.equal(w.mutex.isLocked(), false);
+      assert.ok(w.mutex.tryLock() !== undefined, "the mutex is free at the end");
+    }),
+    fcParams(400),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Scenario {
+  /** Per task: the critical sections it enters, each held for that many yields (negative: tryLock). */
+  readonly tasks: readonly (readonly number[])[];
+  readonly aborts: readonly { readonly after: number; readonly target: number }[];
+  readonly scheduling: Scheduling;
+}
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    tasks: fc.array(fc.array(fc.integer({ min: -2, max: 3 }), { maxLength: 6 }), {
+      minLength: 1,
+      maxLength: 5,
+    }),
+    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 12 }), target: fc.nat() }), {
+      maxLength: 3,
+    }),
+    scheduling: schedulingArb,
+  })
+  .map((s) => ({
+    ...s,
+    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % s.tasks.length })),
+  }));
+
+interface Stats {
+  inside: number;
+  entries: number;
+  readonly queued: { id: number; done: boolean }[];
+  violations: string[];
+}
+
+function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+  const mutex = new Mutex({ owner: 0, count: 0 });
+  let nextId = 1;
+  const lock = (id: number) => {
+    let entry: { id: number; done: boolean } | null = null;
+    const done = () => {
+      if (entry !== null) entry.done = true;
+    };
+    return new Probe(mutex.lock(), {
+      pending() {
+        if (entry === null) stats.queued.push((entry = { id, done: false }));
+      },
+      ready() {
+        // With one holder at a time, a waiter queued earlier and still waiting cannot have been
+        // granted: so nobody queued before this one may still be waiting.
+        if (entry !== null) {
+          for (const other of stats.queued) {
+            if (other === entry) break;
+            if (!other.done) stats.violations.push(`lock #${id} overtook #${other.id}`);
+          }
+        }
+        done();
+      },
+      error: done,
+      dropped: done,
+    });
+  };
+  const critical = function* (guard: MutexGuard<{ owner: number; count: number }>, ticks: number) {
+    const me = nextId++;
+    try {
+      stats.inside++;
+      stats.entries++;
+      if (stats.inside > 1) stats.violations.push(`${stats.inside} tasks inside`);
+      guard.value = { owner: me, count: guard.value.count + 1 };
+      for (let j = 0; j < ticks; j++) {
+        yield* yieldNow();
+        if (guard.value.owner !== me) stats.violations.push("the value changed under the lock");
+      }
+    } finally {
+      stats.inside--;
+      guard.release();
+    }
+  };
+  const worker = (sections: readonly number[]) =>
+    future(function* () {
+      for (const ticks of sections) {
+        if (ticks < 0) {
+          const guard = mutex.tryLock();
+          if (guard !== undefined) yield* critical(guard, -ticks - 1);
+          else yield* yieldNow();
+        } else {
+          yield* critical(yield* lock(nextId), ticks);
+        }
+      }
+    });
+  const handles: JoinHandle<void>[] = s.tasks.map((t) => spawn(worker(t)));
+  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
+  handles.push(
+    spawn(
+      future(function* () {
+        let t = 0;
+        for (const a of aborts) {
+          for (; t < a.after; t++) yield* yieldNow();
+          handles[a.target]!.abort();
+        }
+      }),
+    ),
+  );
+  return { handles, mutex };
+}
+
+function checkStats(stats: Stats, mutex: Mutex<{ owner: number; count: number }>, label: string) {
+  assert.deepEqual(stats.violations, [], label);
+  assert.equal(stats.inside, 0, label);
+  assert.equal(mutex.isLocked(), false, `${label}: still locked at the end`);
+  const guard = mutex.tryLock();
+  assert.ok(guard !== undefined, label);
+  assert.equal(guard.value.count, stats.entries, `${label}: every critical section counted once`);
+  guard.release();
+}
+
+const newStats = (): Stats => ({ inside: 0, entries: 0, queued: [], violations: [] });
+
+test("Mutex: tasks in critical sections with random aborts (FIFO and random scheduling)", () => {
+  fc.assert(
+    fc.property(scenarioArb, (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const stats = newStats();
+      const { handles, mutex } = scenarioTasks(s, stats, (f) => rt.spawn(f));
+      settle(rt);
+      expectFinished(rt, handles, label);
+      checkStats(stats, mutex, label);
+    }),
+    fcParams(300),
+  );
+});
+
+test("Mutex: the same scenarios through rt.run", async () => {
+  await fc.assert(
+    fc.asyncProperty(scenarioArb, async (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const stats = newStats();
+      let mutex: Mutex<{ owner: number; count: number }> | null = null;
+      await runWatched(
+        rt,
+        future(function* () {
+          const tasks = scenarioTasks(s, stats, (f) => rt.spawn(f));
+          mutex = tasks.mutex;
+          for (const h of tasks.handles) {
+            yield* h.catch((e) => {
+              if (!(e instanceof Cancelled)) throw e;
+            });
+          }
+        }),
+        label,
+      );
+      checkStats(stats, mutex!, label);
+    }),
+    fcParams(60),
+  );
+});

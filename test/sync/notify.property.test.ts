@@ -1,0 +1,440 @@
+/**
+ * Model-based properties of Notify: by hand (MockTask) against a reference model of tokio's Notify
+ * (one stored permit, FIFO notifyOne, notifyWaiters for futures created before the call, a dropped
+ * future passes on a notifyOne it did not report), and as waiter tasks on FIFO and seeded-random
+ * runtimes with random aborts.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import {
+  Cancelled,
+  type Future,
+  future,
+  type JoinHandle,
+  Notify,
+  type Runtime,
+  yieldNow,
+} from "../../src/index.js";
+import { MockTask } from "../../src/testing/index.js";
+import {
+  attempt,
+  describeScheduling,
+  expectFinished,
+  expectPending,
+  expectReady,
+  fcParams,
+  plain,
+  runSteps,
+  runtimeFor,
+  runWatched,
+  type Scheduling,
+  schedulingArb,
+  settle,
+  show,
+  withArg,
+} from "./support.js";
+
+interface Op {
+  readonly id: number;
+  readonly task: MockTask<void>;
+  /** Model: the notifyWaiters epoch when the future was created. */
+  readonly epoch: number;
+  parked: boolean;
+  entered: boolean;
+  /** Model: notified while waiting (by notifyOne if `byOne`). */
+  notified: boolean;
+  byOne: boolean;
+}
+
+interface World {
+  readonly notify: Notify;
+  ops: Op[];
+  nextOp: number;
+  log: string[];
+  // The model.
+  permit: boolean;
+  epoch: number;
+  queue: Op[];
+  notifyOnes: number;
+  /** notifyOne calls that found the permit already stored (they coalesce, by design). */
+  coalesced: number;
+  completedByOne: number;
+  completedOther: number;
+}
+
+function where(w: World): string {
+  return `permit ${w.permit}, epoch ${w.epoch}, queue [${w.queue.map((o) => o.id)}]\n  ${w.log.slice(-8).join("\n  ")}`;
+}
+
+function notifyOne(w: World): void {
+  const head = w.queue.shift();
+  if (head === undefined) {
+    if (w.permit) w.coalesced++;
+    w.permit = true;
+    return;
+  }
+  head.notified = true;
+  head.byOne = true;
+}
+
+function finish(w: World, op: Op): void {
+  w.ops = w.ops.filter((o) => o !== op);
+  op.parked = false;
+  assert.equal(op.task.wakerRefCount, 0, `op ${op.id} finished holding a waker`);
+}
+
+function pollOp(w: World, op: Op): void {
+  const out = attempt(() => op.task.poll());
+  const what = `poll of notified op ${op.id}`;
+  w.log.push(`${what} -> ${show(out)}`);
+  if (!op.entered) {
+    if (op.epoch !== w.epoch) {
+      expectReady(out, `${what} (created before notifyWaiters)`);
+      w.completedOther++;
+      finish(w, op);
+      return;
+    }
+    if (w.permit) {
+      expectReady(out, `${what} (permit stored)`);
+      w.permit = false;
+      w.completedByOne++;
+      finish(w, op);
+      return;
+    }
+    expectPending(out, what);
+    op.entered = true;
+    op.parked = true;
+    w.queue.push(op);
+    return;
+  }
+  if (op.notified) {
+    expectReady(out, `${what}; ${where(w)}`);
+    if (op.byOne) w.completedByOne++;
+    else w.completedOther++;
+    finish(w, op);
+    return;
+  }
+  expectPending(out, `${what}; ${where(w)}`);
+  op.parked = true;
+}
+
+function checkInvariants(w: World): void {
+  const ctx = where(w);
+  assert.equal(w.notify.waiters.length, w.queue.length, `waiting futures differ; ${ctx}`);
+  assert.ok(!(w.permit && w.queue.length > 0), `a permit is stored while futures wait; ${ctx}`);
+  for (const op of w.ops) {
+    if (op.parked && op.notified) {
+      assert.ok(op.task.isWoken(), `lost wakeup: op ${op.id} was notified; ${ctx}`);
+    }
+  }
+  // Every notifyOne is accounted for: reported by a future, held by a notified future not yet
+  // polled, stored as the permit, or coalesced with a stored permit.
+  const held = w.ops.filter((o) => o.notified && o.byOne).length;
+  assert.equal(
+    w.completedByOne + held + (w.permit ? 1 : 0) + w.coalesced,
+    w.notifyOnes,
+    `a notifyOne was lost; ${ctx}`,
+  );
+}
+
+function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
+  return (w: World, ...a: A): void => {
+    body(w, ...a);
+    checkInvariants(w);
+  };
+}
+
+function create(w: World): Op {
+  const op: Op = {
+    id: w.nextOp++,
+    task: new MockTask(w.notify.notified()),
+    epoch: w.epoch,
+    parked: false,
+    entered: false,
+    notified: false,
+    byOne: false,
+  };
+  w.ops.push(op);
+  return op;
+}
+
+function dropOp(w: World, op: Op): void {
+  op.task.drop();
+  w.log.push(`drop op ${op.id}`);
+  w.queue = w.queue.filter((o) => o !== op);
+  finish(w, op);
+  if (op.notified && op.byOne) {
+    // Not reported: passed on to the next waiter (or stored).
+    notifyOne(w);
+  }
+}
+
+const commands = [
+  plain(
+    "notified",
+    step((w) => pollOp(w, create(w))),
+  ),
+  plain(
+    "notified",
+    step((w) => pollOp(w, create(w))),
+  ),
+  plain(
+    "notifiedLazy",
+    step((w) => {
+      create(w);
+    }),
+  ),
+  withArg(
+    "pollOp",
+    fc.nat(),
+    step((w, k: number) => pollOp(w, w.ops[k % w.ops.length]!)),
+    (w) => w.ops.length > 0,
+  ),
+  withArg(
+    "dropOp",
+    fc.nat(),
+    step((w, k: number) => dropOp(w, w.ops[k % w.ops.length]!)),
+    (w) => w.ops.length > 0,
+  ),
+  plain(
+    "notifyOne",
+    step((w) => {
+      w.notify.notifyOne();
+      w.log.push("notifyOne");
+      w.notifyOnes++;
+      notifyOne(w);
+    }),
+  ),
+  plain(
+    "notifyOne",
+    step((w) => {
+      w.notify.notifyOne();
+      w.log.push("notifyOne");
+      w.notifyOnes++;
+      notifyOne(w);
+    }),
+  ),
+  plain(
+    "notifyWaiters",
+    step((w) => {
+      w.notify.notifyWaiters();
+      w.log.push("notifyWaiters");
+      w.epoch++;
+      for (const op of w.queue) op.notified = true;
+      w.queue = [];
+    }),
+  ),
+];
+
+test("Notify: step-by-step model (MockTask)", () => {
+  fc.assert(
+    fc.property(fc.commands(commands, { maxCommands: 80, size: "large" }), (cmds) => {
+      const w: World = {
+        notify: new Notify(),
+        ops: [],
+        nextOp: 1,
+        log: [],
+        permit: false,
+        epoch: 0,
+        queue: [],
+        notifyOnes: 0,
+        coalesced: 0,
+        completedByOne: 0,
+        completedOther: 0,
+      };
+      runSteps(w, cmds);
+      // Dropping every future passes every unreported notifyOne on to the permit.
+      for (const op of [...w.ops]) dropOp(w, op);
+      checkInvariants(w);
+      assert.equal(w.notify.waiters.length, 0);
+      // The permit, if stored, completes the next future at once.
+      const t = new MockTask(w.notify.notified());
+      if (w.permit)
+        expectReady(
+          attempt(() => t.poll()),
+          "notified() with a stored permit",
+        );
+      else
+        expectPending(
+          attempt(() => t.poll()),
+          "notified() without a permit",
+        );
+      t.drop();
+    }),
+    fcParams(400),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Scenario {
+  readonly waiters: readonly number[];
+  /** Notifier steps: 0 notifyOne, 1 yield, 2 notifyWaiters. */
+  readonly notifier: readonly number[];
+  readonly aborts: readonly { readonly after: number; readonly target: number }[];
+  readonly scheduling: Scheduling;
+}
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    // Per waiter: yields between two waits.
+    waiters: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 5 }),
+    notifier: fc.array(fc.constantFrom(0, 0, 0, 1, 1, 2), { maxLength: 16 }),
+    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 12 }), target: fc.nat() }), {
+      maxLength: 3,
+    }),
+    scheduling: schedulingArb,
+  })
+  .map((s) => ({
+    ...s,
+    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % s.waiters.length })),
+  }));
+
+interface Stats {
+  notifyOnes: number;
+  coalesced: number;
+  completions: number;
+  broadcasts: number;
+}
+
+/** The permit flag behind a Notify (white-box). */
+const permitOf = (n: Notify) => (n as unknown as { permit: boolean }).permit;
+
+function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+  const notify = new Notify();
+  // Count the notifyOne calls that coalesce with a stored permit, including the ones a dropped
+  // future makes to pass its notification on.
+  const original = notify.notifyOne.bind(notify);
+  notify.notifyOne = () => {
+    if (permitOf(notify) && notify.waiters.length === 0) stats.coalesced++;
+    original();
+  };
+  const waiters = s.waiters.map((pause) =>
+    spawn(
+      future(function* () {
+        for (;;) {
+          yield* notify.notified();
+          stats.completions++;
+          for (let j = 0; j < pause; j++) yield* yieldNow();
+        }
+      }),
+    ),
+  );
+  const notifier = spawn(
+    future(function* () {
+      for (const k of s.notifier) {
+        if (k === 0) {
+          stats.notifyOnes++;
+          notify.notifyOne();
+        } else if (k === 2) {
+          stats.broadcasts++;
+          notify.notifyWaiters();
+        } else yield* yieldNow();
+      }
+    }),
+  );
+  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
+  const aborter = spawn(
+    future(function* () {
+      let t = 0;
+      for (const a of aborts) {
+        for (; t < a.after; t++) yield* yieldNow();
+        waiters[a.target]!.abort();
+      }
+    }),
+  );
+  return { notify, waiters, others: [notifier, aborter] };
+}
+
+/**
+ * At quiescence (no task ready): every live waiter is parked in the wait list (a waiter that was
+ * notified has run and waits again), no permit is stored while someone waits, and without
+ * notifyWaiters every notifyOne is accounted for.
+ */
+function quiescentViolation(
+  stats: Stats,
+  notify: Notify,
+  waiters: readonly JoinHandle<void>[],
+): string | null {
+  const live = waiters.filter((h) => !h.isFinished()).length;
+  if (notify.waiters.length !== live) {
+    return `${live} live waiters but ${notify.waiters.length} in the wait list`;
+  }
+  if (permitOf(notify) && live > 0) return "a permit is stored while waiters wait";
+  if (stats.broadcasts === 0) {
+    const accounted = stats.completions + stats.coalesced + (permitOf(notify) ? 1 : 0);
+    if (accounted !== stats.notifyOnes) {
+      return `${stats.notifyOnes} notifyOne calls, ${accounted} accounted for`;
+    }
+  }
+  return null;
+}
+
+function stop(rt: Runtime | null, waiters: readonly JoinHandle<void>[]): void {
+  for (const h of waiters) h.abort();
+  if (rt !== null) settle(rt);
+}
+
+const newStats = (): Stats => ({ notifyOnes: 0, coalesced: 0, completions: 0, broadcasts: 0 });
+
+test("Notify: waiter tasks with random aborts (FIFO and random scheduling)", () => {
+  fc.assert(
+    fc.property(scenarioArb, (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const stats = newStats();
+      const { notify, waiters, others } = scenarioTasks(s, stats, (f) => rt.spawn(f));
+      settle(rt);
+      expectFinished(rt, others, label);
+      const violation = quiescentViolation(stats, notify, waiters);
+      assert.equal(violation, null, `${label}: ${violation}\n${rt.dump()}`);
+      stop(rt, waiters);
+      expectFinished(rt, waiters, label);
+      assert.equal(notify.waiters.length, 0, `${label}: dropped waiters left in the list`);
+      if (stats.broadcasts === 0) {
+        assert.equal(
+          stats.completions + stats.coalesced + (permitOf(notify) ? 1 : 0),
+          stats.notifyOnes,
+          `${label}: a notification was lost when waiters were aborted`,
+        );
+      }
+    }),
+    fcParams(300),
+  );
+});
+
+test("Notify: the same scenarios through rt.run", async () => {
+  await fc.assert(
+    fc.asyncProperty(scenarioArb, async (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const stats = newStats();
+      await runWatched(
+        rt,
+        future(function* () {
+          const { notify, waiters, others } = scenarioTasks(s, stats, (f) => rt.spawn(f));
+          for (const h of others) yield* h;
+          // Let the waiters run until nothing is left to do (bounded, so a lost wakeup fails).
+          let spins = 0;
+          for (; quiescentViolation(stats, notify, waiters) !== null; spins++) {
+            assert.ok(
+              spins < 500,
+              `${label}: ${quiescentViolation(stats, notify, waiters)}\n${rt.dump()}`,
+            );
+            yield* yieldNow();
+          }
+          stop(null, waiters);
+          for (const h of waiters) {
+            yield* h.catch((e) => {
+              if (!(e instanceof Cancelled)) throw e;
+            });
+          }
+          assert.equal(notify.waiters.length, 0, label);
+        }),
+        label,
+      );
+    }),
+    fcParams(60),
+  );
+});

@@ -1,0 +1,444 @@
+/**
+ * Model-based properties of oneshot: by hand (MockTask) against a reference model, and as pairs of
+ * tasks on FIFO and seeded-random runtimes with random aborts.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import {
+  Cancelled,
+  ChannelClosed,
+  type Future,
+  future,
+  type JoinHandle,
+  type OneshotReceiver,
+  type OneshotSender,
+  oneshot,
+  yieldNow,
+} from "../../src/index.js";
+import { MockTask } from "../../src/testing/index.js";
+import {
+  attempt,
+  describeScheduling,
+  expectError,
+  expectFinished,
+  expectPending,
+  expectReady,
+  fcParams,
+  plain,
+  runSteps,
+  runtimeFor,
+  runWatched,
+  type Scheduling,
+  schedulingArb,
+  settle,
+  show,
+  withArg,
+} from "./support.js";
+
+type V = number;
+
+interface ClosedOp {
+  readonly id: number;
+  readonly task: MockTask<void>;
+  parked: boolean;
+}
+
+interface World {
+  readonly tx: OneshotSender<V>;
+  readonly rx: OneshotReceiver<V>;
+  readonly rxTask: MockTask<V>;
+  closedOps: ClosedOp[];
+  nextValue: number;
+  nextOp: number;
+  log: string[];
+  // The model.
+  /** The value sent and not yet received. */
+  stored: V | null;
+  /** The sender sent or was dropped. */
+  senderGone: boolean;
+  /** close() or drop() was called on the receiver. */
+  receiverClosed: boolean;
+  /** The receiver future completed (value or error) or was dropped. */
+  rxDone: boolean;
+  rxParked: boolean;
+  sent: V | null;
+  received: V | null;
+  discarded: V | null;
+}
+
+function newWorld(): World {
+  const [tx, rx] = oneshot<V>();
+  return {
+    tx,
+    rx,
+    rxTask: new MockTask(rx),
+    closedOps: [],
+    nextValue: 1,
+    nextOp: 1,
+    log: [],
+    stored: null,
+    senderGone: false,
+    receiverClosed: false,
+    rxDone: false,
+    rxParked: false,
+    sent: null,
+    received: null,
+    discarded: null,
+  };
+}
+
+function where(w: World): string {
+  return `stored ${w.stored}, senderGone ${w.senderGone}, receiverClosed ${w.receiverClosed}, rxDone ${w.rxDone}\n  ${w.log.slice(-8).join("\n  ")}`;
+}
+
+function checkInvariants(w: World): void {
+  assert.equal(w.tx.isClosed(), w.receiverClosed, `tx.isClosed(); ${where(w)}`);
+  if (w.rxParked && (w.stored !== null || w.senderGone)) {
+    assert.ok(w.rxTask.isWoken(), `lost wakeup: the receiver can complete; ${where(w)}`);
+  }
+  if (w.rxParked) assert.ok(w.rxTask.wakerRefCount <= 1);
+  for (const op of w.closedOps) {
+    if (op.parked && w.receiverClosed) {
+      assert.ok(op.task.isWoken(), `lost wakeup: closed() op ${op.id}; ${where(w)}`);
+    }
+  }
+  // Conservation: a value sent is stored, received or discarded — exactly one of them.
+  if (w.sent !== null) {
+    const places = [w.stored, w.received, w.discarded].filter((v) => v === w.sent).length;
+    assert.equal(places, 1, `value ${w.sent} is in ${places} places; ${where(w)}`);
+  }
+}
+
+function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
+  return (w: World, ...a: A): void => {
+    body(w, ...a);
+    checkInvariants(w);
+  };
+}
+
+function pollRx(w: World): void {
+  const out = attempt(() => w.rxTask.poll());
+  w.log.push(`poll rx -> ${show(out)}`);
+  w.rxParked = false;
+  if (w.stored !== null) {
+    assert.equal(expectReady(out, "poll rx"), w.stored);
+    w.received = w.stored;
+    w.stored = null;
+    w.rxDone = true;
+  } else if (w.senderGone) {
+    expectError(out, ChannelClosed, `poll rx with the sender gone; ${where(w)}`);
+    w.rxDone = true;
+  } else if (w.receiverClosed) {
+    // Closed, nothing sent, and nothing can be sent any more: tokio reports the end at once.
+    expectError(out, ChannelClosed, `poll rx after rx.close() (no value can come); ${where(w)}`);
+    w.rxDone = true;
+  } else {
+    expectPending(out, "poll rx");
+    w.rxParked = true;
+    return;
+  }
+  assert.equal(w.rxTask.wakerRefCount, 0, "the receiver completed holding a waker");
+}
+
+function pollClosed(w: World, op: ClosedOp): void {
+  const out = attempt(() => op.task.poll());
+  w.log.push(`poll closed op ${op.id} -> ${show(out)}`);
+  if (w.receiverClosed) {
+    expectReady(out, "closed()");
+    w.closedOps = w.closedOps.filter((o) => o !== op);
+    assert.equal(op.task.wakerRefCount, 0, "closed() completed holding a waker");
+  } else {
+    expectPending(out, "closed()");
+    op.parked = true;
+  }
+}
+
+const commands = [
+  plain(
+    "send",
+    step((w) => {
+      const v = w.nextValue++;
+      const out = attempt(() => w.tx.send(v));
+      w.log.push(`send ${v} -> ${show(out)}`);
+      if (w.receiverClosed || w.senderGone) {
+        const e = expectError(out, ChannelClosed, `send; ${where(w)}`);
+        assert.equal(e.value, v, "ChannelClosed must hand the value back");
+        assert.equal(e.code, "CHANNEL_CLOSED");
+      } else {
+        expectReady(out, "send");
+        w.stored = v;
+        w.sent = v;
+        w.senderGone = true;
+      }
+    }),
+  ),
+  plain(
+    "dropSender",
+    step((w) => {
+      w.tx.drop();
+      w.log.push("tx.drop");
+      w.senderGone = true;
+    }),
+  ),
+  plain(
+    "pollRx",
+    step((w) => pollRx(w)),
+    (w) => !w.rxDone,
+  ),
+  plain(
+    "tryRecv",
+    step((w) => {
+      const out = attempt(() => w.rx.tryRecv() as V);
+      w.log.push(`tryRecv -> ${show(out)}`);
+      if (w.stored !== null) {
+        assert.equal(expectReady(out, "tryRecv"), w.stored);
+        w.received = w.stored;
+        w.stored = null;
+        w.rxDone = true;
+        w.rxParked = false;
+      } else if (w.senderGone && !w.rxDone) {
+        expectError(out, ChannelClosed, "tryRecv with the sender gone");
+      } else if (out.kind === "error") {
+        // After close() with nothing sent, reporting the end is also sound.
+        assert.ok(w.receiverClosed && out.error instanceof ChannelClosed, show(out));
+      } else {
+        assert.equal(expectReady(out, "tryRecv"), undefined);
+      }
+    }),
+  ),
+  plain(
+    "closeRx",
+    step((w) => {
+      w.rx.close();
+      w.log.push("rx.close");
+      w.receiverClosed = true;
+    }),
+  ),
+  plain(
+    "dropRx",
+    step((w) => {
+      w.rxTask.drop();
+      w.log.push("rx.drop");
+      w.receiverClosed = true;
+      if (w.stored !== null) w.discarded = w.stored;
+      w.stored = null;
+      w.rxDone = true;
+      w.rxParked = false;
+      assert.equal(w.rxTask.wakerRefCount, 0, "a dropped receiver kept a waker");
+    }),
+  ),
+  plain(
+    "closedFuture",
+    step((w) => {
+      const op: ClosedOp = { id: w.nextOp++, task: new MockTask(w.tx.closed()), parked: false };
+      w.closedOps.push(op);
+      pollClosed(w, op);
+    }),
+    // One at a time, as Rust's `closed(&mut self)`: the sender keeps one waker for it.
+    (w) => w.closedOps.length === 0,
+  ),
+  withArg(
+    "pollClosed",
+    fc.nat(),
+    step((w, k: number) => pollClosed(w, w.closedOps[k % w.closedOps.length]!)),
+    (w) => w.closedOps.length > 0,
+  ),
+  withArg(
+    "dropClosed",
+    fc.nat(),
+    step((w, k: number) => {
+      const op = w.closedOps[k % w.closedOps.length]!;
+      op.task.drop();
+      w.closedOps = w.closedOps.filter((o) => o !== op);
+      assert.equal(op.task.wakerRefCount, 0, "a dropped closed() kept a waker");
+    }),
+    (w) => w.closedOps.length > 0,
+  ),
+];
+
+test("oneshot: step-by-step model (MockTask)", () => {
+  fc.assert(
+    fc.property(fc.commands(commands, { maxCommands: 30, size: "large" }), (cmds) => {
+      const w = newWorld();
+      runSteps(w, cmds);
+      // A value sent and not discarded can still be taken.
+      if (w.stored !== null) {
+        assert.equal(w.rx.tryRecv(), w.stored);
+        w.received = w.stored;
+        w.stored = null;
+      }
+      checkInvariants(w);
+      if (w.sent !== null) assert.ok(w.received === w.sent || w.discarded === w.sent);
+    }),
+    fcParams(500),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Pair {
+  readonly sendAfter: number;
+  /** Send, or drop the sender without sending. */
+  readonly send: boolean;
+  readonly recvAfter: number;
+  /** "await": `yield* rx`; "try": tryRecv with yields in between; "close": close, then await. */
+  readonly recvMode: "await" | "try" | "close";
+}
+
+interface Scenario {
+  readonly pairs: readonly Pair[];
+  readonly aborts: readonly { readonly after: number; readonly target: number }[];
+  readonly scheduling: Scheduling;
+}
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    pairs: fc.array(
+      fc.record({
+        sendAfter: fc.integer({ min: 0, max: 4 }),
+        send: fc.boolean(),
+        recvAfter: fc.integer({ min: 0, max: 4 }),
+        recvMode: fc.constantFrom("await" as const, "try" as const, "close" as const),
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
+    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 8 }), target: fc.nat() }), {
+      maxLength: 4,
+    }),
+    scheduling: schedulingArb,
+  })
+  .map((s) => ({
+    ...s,
+    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % (2 * s.pairs.length) })),
+  }));
+
+interface PairLedger {
+  sent: boolean;
+  handedBack: boolean;
+  received: V | null;
+  closedSeen: boolean;
+}
+
+function scenarioTasks(
+  s: Scenario,
+  ledgers: PairLedger[],
+  spawn: <T>(f: Future<T>) => JoinHandle<T>,
+) {
+  const handles: JoinHandle<void>[] = [];
+  s.pairs.forEach((pair, i) => {
+    const [tx, rx] = oneshot<V>();
+    const ledger: PairLedger = {
+      sent: false,
+      handedBack: false,
+      received: null,
+      closedSeen: false,
+    };
+    ledgers.push(ledger);
+    const sender = future(function* () {
+      for (let j = 0; j < pair.sendAfter; j++) yield* yieldNow();
+      if (!pair.send) return;
+      try {
+        tx.send(i);
+        ledger.sent = true;
+      } catch (e) {
+        if (!(e instanceof ChannelClosed) || e.value !== i) throw e;
+        ledger.handedBack = true;
+      }
+    }).finally(() => tx.drop());
+    const receiver = future(function* () {
+      for (let j = 0; j < pair.recvAfter; j++) yield* yieldNow();
+      try {
+        if (pair.recvMode === "try") {
+          for (;;) {
+            const v = rx.tryRecv();
+            if (v !== undefined) {
+              ledger.received = v;
+              return;
+            }
+            yield* yieldNow();
+          }
+        }
+        if (pair.recvMode === "close") rx.close();
+        ledger.received = yield* rx;
+      } catch (e) {
+        if (!(e instanceof ChannelClosed)) throw e;
+        ledger.closedSeen = true;
+      }
+    }).finally(() => rx.drop());
+    handles.push(spawn(sender), spawn(receiver));
+  });
+  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
+  handles.push(
+    spawn(
+      future(function* () {
+        let t = 0;
+        for (const a of aborts) {
+          for (; t < a.after; t++) yield* yieldNow();
+          handles[a.target]!.abort();
+        }
+      }),
+    ),
+  );
+  return handles;
+}
+
+function checkLedgers(ledgers: readonly PairLedger[], label: string): void {
+  ledgers.forEach((l, i) => {
+    const at = `${label}: pair ${i} ${JSON.stringify(l)}`;
+    if (l.received !== null) {
+      assert.equal(l.received, i, `${at}: wrong value`);
+      assert.ok(l.sent, `${at}: received a value that was never sent`);
+    }
+    assert.ok(!(l.sent && l.handedBack), at);
+    if (l.closedSeen) assert.ok(l.received === null, at);
+    if (l.handedBack) assert.equal(l.received, null, `${at}: handed back and received`);
+  });
+}
+
+test("oneshot: sender and receiver tasks with random aborts (FIFO and random scheduling)", () => {
+  fc.assert(
+    fc.property(scenarioArb, (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const ledgers: PairLedger[] = [];
+      const handles = scenarioTasks(s, ledgers, (f) => rt.spawn(f));
+      settle(rt);
+      expectFinished(rt, handles, label);
+      checkLedgers(ledgers, label);
+      // A receiver that was not aborted got the value if it was sent (a send succeeds only
+      // before close(), and a value sent before close() is still received).
+      s.pairs.forEach((_, i) => {
+        const l = ledgers[i]!;
+        const receiverAborted = s.aborts.some((a) => a.target === 2 * i + 1);
+        if (l.sent && !receiverAborted) {
+          assert.equal(l.received, i, `${label}: pair ${i}: value sent but not received`);
+        }
+      });
+    }),
+    fcParams(300),
+  );
+});
+
+test("oneshot: the same scenarios through rt.run", async () => {
+  await fc.assert(
+    fc.asyncProperty(scenarioArb, async (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const ledgers: PairLedger[] = [];
+      await runWatched(
+        rt,
+        future(function* () {
+          for (const h of scenarioTasks(s, ledgers, (f) => rt.spawn(f))) {
+            yield* h.catch((e) => {
+              if (!(e instanceof Cancelled)) throw e;
+            });
+          }
+        }),
+        label,
+      );
+      checkLedgers(ledgers, label);
+    }),
+    fcParams(60),
+  );
+});

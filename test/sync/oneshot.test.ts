@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ChannelClosed, future, oneshot, Runtime, yieldNow } from "../../src/index.js";
+import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
+import { thrown } from "./support.js";
+
+test("the receiver is the future of the value; it is woken by send", () => {
+  const [tx, rx] = oneshot<string>();
+  assert.equal(rx.recv(), rx);
+  const t = new MockTask(rx);
+  assertPending(t.poll());
+  assert.equal(t.wakerRefCount, 1);
+  tx.send("hi");
+  assert.ok(t.isWoken());
+  assert.equal(assertReady(t.poll()), "hi");
+  assert.equal(t.wakerRefCount, 0);
+});
+
+test("a value sent before the first poll is there at once", () => {
+  const [tx, rx] = oneshot<number>();
+  tx.send(1);
+  assert.equal(assertReady(new MockTask(rx).poll()), 1);
+});
+
+test("dropping the sender without sending: the receiver throws ChannelClosed (woken)", () => {
+  const [tx, rx] = oneshot<number>();
+  const t = new MockTask(rx);
+  assertPending(t.poll());
+  tx[Symbol.dispose]();
+  assert.ok(t.isWoken());
+  const e = thrown(() => t.poll(), ChannelClosed);
+  assert.equal(e.code, "CHANNEL_CLOSED");
+  assert.equal(e.value, undefined);
+});
+
+test("dropping the sender after sending keeps the value", () => {
+  const [tx, rx] = oneshot<number>();
+  tx.send(3);
+  tx.drop();
+  assert.equal(assertReady(new MockTask(rx).poll()), 3);
+});
+
+test("a second send throws ChannelClosed handing the value back", () => {
+  const [tx, rx] = oneshot<number>();
+  tx.send(1);
+  const e = thrown(() => tx.send(2), ChannelClosed);
+  assert.equal(e.value, 2);
+  assert.equal(rx.tryRecv(), 1);
+  const [tx2] = oneshot<number>();
+  tx2.drop();
+  assert.equal(thrown(() => tx2.send(5), ChannelClosed).value, 5);
+});
+
+test("send after the receiver closed or dropped hands the value back; isClosed and closed()", () => {
+  const [tx, rx] = oneshot<string>();
+  const closed = new MockTask(tx.closed());
+  assertPending(closed.poll());
+  assert.ok(!tx.isClosed());
+  rx.close();
+  assert.ok(tx.isClosed());
+  assert.ok(closed.isWoken());
+  assertReady(closed.poll());
+  assert.equal(closed.wakerRefCount, 0);
+  assert.equal(thrown(() => tx.send("x"), ChannelClosed).value, "x");
+  const [tx2, rx2] = oneshot<string>();
+  rx2.drop();
+  assert.equal(thrown(() => tx2.send("y"), ChannelClosed).value, "y");
+  assertReady(new MockTask(tx2.closed()).poll());
+});
+
+test("a value sent before close() can still be received", () => {
+  const [tx, rx] = oneshot<number>();
+  tx.send(9);
+  rx.close();
+  assert.equal(assertReady(new MockTask(rx).poll()), 9);
+});
+
+test("after close() with nothing sent, awaiting the receiver ends at once with ChannelClosed", () => {
+  // No value can arrive any more (send fails after close), so waiting would hang until the
+  // sender happens to be dropped. tokio's oneshot reports the end at once.
+  const [tx, rx] = oneshot<number>();
+  rx.close();
+  const t = new MockTask(rx);
+  const e = thrown(() => t.poll(), ChannelClosed);
+  assert.equal(e.value, undefined);
+  assert.equal(t.wakerRefCount, 0);
+  assert.equal(thrown(() => tx.send(1), ChannelClosed).value, 1, "the sender is refused");
+  tx.drop();
+});
+
+test("close() after a pending poll: the next poll ends with ChannelClosed", () => {
+  const [tx, rx] = oneshot<number>();
+  const t = new MockTask(rx);
+  assertPending(t.poll());
+  rx.close();
+  thrown(() => t.poll(), ChannelClosed);
+  assert.equal(t.wakerRefCount, 0);
+  assert.ok(tx.isClosed());
+});
+
+test("tryRecv: undefined before, the value once, ChannelClosed when the sender is gone", () => {
+  const [tx, rx] = oneshot<number>();
+  assert.equal(rx.tryRecv(), undefined);
+  tx.send(4);
+  assert.equal(rx.tryRecv(), 4);
+  assert.equal(rx.tryRecv(), undefined);
+  const [tx2, rx2] = oneshot<number>();
+  tx2.drop();
+  thrown(() => rx2.tryRecv(), ChannelClosed);
+});
+
+test("dropping the receiver discards a sent value and releases its waker", () => {
+  const [tx, rx] = oneshot<number>();
+  const t = new MockTask(rx);
+  assertPending(t.poll());
+  t.drop();
+  assert.equal(t.wakerRefCount, 0);
+  assert.ok(tx.isClosed());
+  assert.equal(thrown(() => tx.send(1), ChannelClosed).value, 1);
+});
+
+test("a dropped closed() releases its waker", () => {
+  const [tx] = oneshot<number>();
+  const t = new MockTask(tx.closed());
+  assertPending(t.poll());
+  assert.equal(t.wakerRefCount, 1);
+  t.drop();
+  assert.equal(t.wakerRefCount, 0);
+});
+
+test("on a runtime: request/response between tasks", async () => {
+  const rt = new Runtime({ scheduling: { random: 3 } });
+  const total = await rt.run(
+    future(function* () {
+      let sum = 0;
+      for (let i = 0; i < 20; i++) {
+        const [tx, rx] = oneshot<number>();
+        rt.spawn(
+          future(function* () {
+            yield* yieldNow();
+            tx.send(i * 2);
+          }),
+        );
+        sum += yield* rx;
+      }
+      return sum;
+    }),
+  );
+  assert.equal(total, 380);
+});

@@ -1,0 +1,566 @@
+/**
+ * Model-based properties of Semaphore: by hand (MockTask) against a reference model of tokio's
+ * FIFO semaphore (partial assignment to the queue head), and as tasks on FIFO and seeded-random
+ * runtimes with random aborts.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import {
+  Cancelled,
+  type Future,
+  future,
+  type JoinHandle,
+  Semaphore,
+  SemaphoreClosed,
+  type SemaphorePermit,
+  yieldNow,
+} from "../../src/index.js";
+import { MockTask } from "../../src/testing/index.js";
+import {
+  attempt,
+  describeScheduling,
+  expectError,
+  expectFinished,
+  expectPending,
+  expectReady,
+  fcParams,
+  Probe,
+  plain,
+  runSteps,
+  runtimeFor,
+  runWatched,
+  type Scheduling,
+  schedulingArb,
+  settle,
+  show,
+  withArg,
+} from "./support.js";
+
+interface Op {
+  readonly id: number;
+  readonly n: number;
+  readonly task: MockTask<SemaphorePermit>;
+  parked: boolean;
+  /** Model: queued (waiting for permits). */
+  entered: boolean;
+  /** Model: permits assigned so far. */
+  assigned: number;
+}
+
+interface World {
+  readonly sem: Semaphore;
+  readonly initial: number;
+  ops: Op[];
+  permits: SemaphorePermit[];
+  nextOp: number;
+  log: string[];
+  // The model.
+  available: number;
+  queue: Op[];
+  closed: boolean;
+  added: number;
+  forgotten: number;
+}
+
+function where(w: World): string {
+  return `available ${w.available}, queue [${w.queue.map((o) => `${o.id}:${o.assigned}/${o.n}`)}], closed ${w.closed}\n  ${w.log.slice(-8).join("\n  ")}`;
+}
+
+/** Model of `release(n)`: permits go to the queue head first, also partially. */
+function release(w: World, n: number): void {
+  w.available += n;
+  for (;;) {
+    const head = w.queue[0];
+    if (head === undefined || w.available === 0) return;
+    const give = Math.min(w.available, head.n - head.assigned);
+    head.assigned += give;
+    w.available -= give;
+    if (head.assigned < head.n) return;
+    w.queue.shift();
+  }
+}
+
+function finish(w: World, op: Op): void {
+  w.ops = w.ops.filter((o) => o !== op);
+  op.parked = false;
+  assert.equal(op.task.wakerRefCount, 0, `op ${op.id} finished holding a waker`);
+}
+
+function pollOp(w: World, op: Op): void {
+  const out = attempt(() => op.task.poll());
+  const what = `poll of acquire(${op.n}) op ${op.id}`;
+  w.log.push(`${what} -> ${show(out)}`);
+  if (!op.entered) {
+    if (w.closed) {
+      expectError(out, SemaphoreClosed, what);
+      finish(w, op);
+      return;
+    }
+    if (w.queue.length === 0 && w.available >= op.n) {
+      w.available -= op.n;
+      op.assigned = op.n;
+      succeed(w, op, out, what);
+      return;
+    }
+    expectPending(out, `${what}; ${where(w)}`);
+    op.entered = true;
+    op.parked = true;
+    w.queue.push(op);
+    release(w, 0);
+    return;
+  }
+  if (op.assigned === op.n) {
+    succeed(w, op, out, what);
+    return;
+  }
+  if (w.closed) {
+    expectError(out, SemaphoreClosed, what);
+    const back = op.assigned;
+    op.assigned = 0;
+    release(w, back);
+    finish(w, op);
+    return;
+  }
+  expectPending(out, `${what}; ${where(w)}`);
+  op.parked = true;
+}
+
+function succeed(w: World, op: Op, out: ReturnType<typeof attempt>, what: string): void {
+  const permit = expectReady(out, `${what}; ${where(w)}`) as SemaphorePermit;
+  assert.equal(permit.permits, op.n);
+  w.permits.push(permit);
+  finish(w, op);
+}
+
+function dropOp(w: World, op: Op): void {
+  op.task.drop();
+  w.log.push(`drop op ${op.id} (assigned ${op.assigned}/${op.n})`);
+  w.queue = w.queue.filter((o) => o !== op);
+  const back = op.assigned;
+  op.assigned = 0;
+  release(w, back);
+  finish(w, op);
+}
+
+function checkInvariants(w: World): void {
+  const ctx = where(w);
+  assert.equal(w.sem.availablePermits, w.available, `available permits differ; ${ctx}`);
+  assert.equal(w.sem.waiters.length, w.queue.length, `queue length differs; ${ctx}`);
+  assert.equal(w.sem.isClosed(), w.closed);
+  // Conservation: available + held + assigned to waiters + forgotten = initial + added.
+  const held = w.permits.reduce((sum, p) => sum + p.permits, 0);
+  const assigned = w.ops.reduce((sum, o) => sum + o.assigned, 0);
+  assert.equal(
+    w.available + held + assigned + w.forgotten,
+    w.initial + w.added,
+    `permits not conserved; ${ctx}`,
+  );
+  // Waiters are only queued while the head cannot be served.
+  if (w.queue.length > 0) assert.equal(w.available, 0, `permits idle while waiters wait; ${ctx}`);
+  for (const op of w.ops) {
+    if (!op.parked) continue;
+    assert.ok(op.task.wakerRefCount <= 1);
+    if (op.assigned === op.n || w.closed) {
+      assert.ok(op.task.isWoken(), `lost wakeup: op ${op.id} (acquire ${op.n}); ${ctx}`);
+    }
+  }
+}
+
+function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
+  return (w: World, ...a: A): void => {
+    body(w, ...a);
+    checkInvariants(w);
+  };
+}
+
+function pick<T>(items: readonly T[], k: number): T {
+  return items[k % items.length]!;
+}
+
+const acquire = withArg(
+  "acquire",
+  fc.integer({ min: 1, max: 4 }),
+  step((w, n: number) => {
+    const op: Op = {
+      id: w.nextOp++,
+      n,
+      task: new MockTask(w.sem.acquire(n)),
+      parked: false,
+      entered: false,
+      assigned: 0,
+    };
+    w.ops.push(op);
+    pollOp(w, op);
+  }),
+);
+
+const commands = [
+  acquire,
+  acquire,
+  acquire,
+  withArg(
+    "tryAcquire",
+    fc.integer({ min: 1, max: 4 }),
+    step((w, n: number) => {
+      const out = attempt(() => w.sem.tryAcquire(n) as SemaphorePermit);
+      w.log.push(`tryAcquire(${n}) -> ${show(out)}`);
+      if (w.closed) {
+        const e = expectError(out, SemaphoreClosed, "tryAcquire when closed");
+        assert.equal(e.code, "SEMAPHORE_CLOSED");
+      } else if (w.queue.length > 0 || w.available < n) {
+        assert.equal(expectReady(out, "tryAcquire"), undefined, `tryAcquire(${n}); ${where(w)}`);
+      } else {
+        const p = expectReady(out, "tryAcquire");
+        assert.ok(p !== undefined, `tryAcquire(${n}) should succeed; ${where(w)}`);
+        assert.equal(p.permits, n);
+        w.available -= n;
+        w.permits.push(p);
+      }
+    }),
+  ),
+  withArg(
+    "pollOp",
+    fc.nat(),
+    step((w, k: number) => pollOp(w, pick(w.ops, k))),
+    (w) => w.ops.length > 0,
+  ),
+  withArg(
+    "pollOp",
+    fc.nat(),
+    step((w, k: number) => pollOp(w, pick(w.ops, k))),
+    (w) => w.ops.length > 0,
+  ),
+  withArg(
+    "dropOp",
+    fc.nat(),
+    step((w, k: number) => dropOp(w, pick(w.ops, k))),
+    (w) => w.ops.length > 0,
+  ),
+  withArg(
+    "release",
+    fc.nat(),
+    step((w, k: number) => {
+      const p = pick(w.permits, k);
+      w.permits = w.permits.filter((q) => q !== p);
+      p.release();
+      p.release(); // idempotent
+      w.log.push(`release ${p.permits}`);
+      release(w, p.permits);
+    }),
+    (w) => w.permits.length > 0,
+  ),
+  withArg(
+    "release",
+    fc.nat(),
+    step((w, k: number) => {
+      const p = pick(w.permits, k);
+      w.permits = w.permits.filter((q) => q !== p);
+      p[Symbol.dispose]();
+      w.log.push(`dispose ${p.permits}`);
+      release(w, p.permits);
+    }),
+    (w) => w.permits.length > 0,
+  ),
+  withArg(
+    "forget",
+    fc.nat(),
+    step((w, k: number) => {
+      const p = pick(w.permits, k);
+      w.permits = w.permits.filter((q) => q !== p);
+      p.forget();
+      p.release(); // no effect after forget
+      w.log.push(`forget ${p.permits}`);
+      w.forgotten += p.permits;
+    }),
+    (w) => w.permits.length > 0,
+  ),
+  withArg(
+    "addPermits",
+    fc.integer({ min: 0, max: 3 }),
+    step((w, n: number) => {
+      w.sem.addPermits(n);
+      w.log.push(`addPermits(${n})`);
+      w.added += n;
+      release(w, n);
+    }),
+  ),
+  plain(
+    "close",
+    step((w) => {
+      w.sem.close();
+      w.log.push("close");
+      w.closed = true;
+      w.queue = []; // every waiter is woken; those not fully served fail when polled
+    }),
+  ),
+];
+
+test("Semaphore: step-by-step model (MockTask)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 4 }),
+      fc.commands(commands, { maxCommands: 80, size: "large" }),
+      (initial, cmds) => {
+        const w: World = {
+          sem: new Semaphore(initial),
+          initial,
+          ops: [],
+          permits: [],
+          nextOp: 1,
+          log: [],
+          available: initial,
+          queue: [],
+          closed: false,
+          added: 0,
+          forgotten: 0,
+        };
+        runSteps(w, cmds);
+        // Drop every wait, release every permit: all permits are back.
+        for (const op of [...w.ops]) dropOp(w, op);
+        for (const p of w.permits) {
+          p.release();
+          release(w, p.permits);
+        }
+        w.permits = [];
+        checkInvariants(w);
+        assert.equal(w.sem.availablePermits, initial + w.added - w.forgotten);
+        assert.equal(w.sem.waiters.length, 0);
+      },
+    ),
+    fcParams(400),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+
+type TaskOp =
+  | { readonly k: "acquire"; readonly n: number; readonly hold: number }
+  | { readonly k: "try"; readonly n: number; readonly hold: number }
+  | { readonly k: "yield" }
+  | { readonly k: "add"; readonly n: number }
+  | { readonly k: "close" };
+
+interface Scenario {
+  readonly initial: number;
+  readonly tasks: readonly (readonly TaskOp[])[];
+  readonly aborts: readonly { readonly after: number; readonly target: number }[];
+  readonly scheduling: Scheduling;
+}
+
+const taskOp: fc.Arbitrary<TaskOp> = fc.oneof(
+  {
+    arbitrary: fc.record({
+      k: fc.constant("acquire" as const),
+      n: fc.integer({ min: 1, max: 3 }),
+      hold: fc.integer({ min: 0, max: 3 }),
+    }),
+    weight: 6,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant("try" as const),
+      n: fc.integer({ min: 1, max: 3 }),
+      hold: fc.integer({ min: 0, max: 2 }),
+    }),
+    weight: 2,
+  },
+  { arbitrary: fc.constant({ k: "yield" as const }), weight: 2 },
+  {
+    arbitrary: fc.record({ k: fc.constant("add" as const), n: fc.integer({ min: 0, max: 2 }) }),
+    weight: 1,
+  },
+  { arbitrary: fc.constant({ k: "close" as const }), weight: 1 },
+);
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc
+  .record({
+    initial: fc.integer({ min: 1, max: 4 }),
+    tasks: fc.array(fc.array(taskOp, { maxLength: 8 }), { minLength: 1, maxLength: 5 }),
+    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 10 }), target: fc.nat() }), {
+      maxLength: 3,
+    }),
+    scheduling: schedulingArb,
+  })
+  .map((s) => ({
+    ...s,
+    // A request larger than every permit there will ever be would wait forever: cap it.
+    tasks: s.tasks.map((ops) =>
+      ops.map((op) =>
+        op.k === "acquire" || op.k === "try" ? { ...op, n: Math.min(op.n, s.initial) } : op,
+      ),
+    ),
+    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % s.tasks.length })),
+  }));
+
+interface Stats {
+  held: number;
+  total: number;
+  maxHeld: number;
+  added: number;
+  /** Acquire futures in the order they first returned Pending (queued). */
+  readonly queued: QueueEntry[];
+  violations: string[];
+}
+
+/** Acquire's internal waiter (white-box): served once every permit it asked for is assigned. */
+function served(fut: Future<SemaphorePermit>): boolean {
+  const waiter = (fut as unknown as { waiter: { assigned: number; needed: number } | null }).waiter;
+  return waiter !== null && waiter.assigned === waiter.needed;
+}
+
+/**
+ * An acquire that records when it queues and when it completes: when one completes, every
+ * acquire queued before it must already be served (all its permits assigned) or gone — a later
+ * waiter never overtakes an earlier one still waiting.
+ */
+function trackedAcquire(sem: Semaphore, n: number, stats: Stats, id: number) {
+  const inner = sem.acquire(n);
+  let entry: QueueEntry | null = null;
+  const done = () => {
+    if (entry !== null) entry.done = true;
+  };
+  return new Probe(inner, {
+    pending() {
+      if (entry === null) {
+        entry = { id, done: false, served: () => served(inner) };
+        stats.queued.push(entry);
+      }
+    },
+    ready() {
+      if (entry !== null) {
+        for (const other of stats.queued) {
+          if (other === entry) break;
+          if (!other.done && !other.served()) {
+            stats.violations.push(`acquire #${entry.id} overtook #${other.id}`);
+          }
+        }
+      }
+      done();
+    },
+    error: done,
+    dropped: done,
+  });
+}
+
+interface QueueEntry {
+  readonly id: number;
+  done: boolean;
+  readonly served: () => boolean;
+}
+
+function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+  const sem = new Semaphore(s.initial);
+  let nextId = 1;
+  const hold = function* (permit: SemaphorePermit, ticks: number) {
+    stats.held += permit.permits;
+    stats.maxHeld = Math.max(stats.maxHeld, stats.held);
+    if (stats.held > stats.total) {
+      stats.violations.push(`${stats.held} permits held, only ${stats.total} exist`);
+    }
+    try {
+      for (let j = 0; j < ticks; j++) yield* yieldNow();
+    } finally {
+      stats.held -= permit.permits;
+      permit.release();
+    }
+  };
+  const worker = (ops: readonly TaskOp[]) =>
+    future(function* () {
+      for (const op of ops) {
+        try {
+          if (op.k === "acquire") {
+            yield* hold(yield* trackedAcquire(sem, op.n, stats, nextId++), op.hold);
+          } else if (op.k === "try") {
+            const permit = sem.tryAcquire(op.n);
+            if (permit !== undefined) yield* hold(permit, op.hold);
+          } else if (op.k === "yield") {
+            yield* yieldNow();
+          } else if (op.k === "add") {
+            sem.addPermits(op.n);
+            stats.total += op.n;
+            stats.added += op.n;
+          } else {
+            sem.close();
+          }
+        } catch (e) {
+          if (!(e instanceof SemaphoreClosed)) throw e;
+        }
+      }
+    });
+  const handles: JoinHandle<void>[] = s.tasks.map((ops) => spawn(worker(ops)));
+  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
+  handles.push(
+    spawn(
+      future(function* () {
+        let t = 0;
+        for (const a of aborts) {
+          for (; t < a.after; t++) yield* yieldNow();
+          handles[a.target]!.abort();
+        }
+      }),
+    ),
+  );
+  return { handles, sem };
+}
+
+function checkStats(s: Scenario, stats: Stats, sem: Semaphore, label: string): void {
+  assert.deepEqual(stats.violations, [], label);
+  assert.equal(stats.held, 0, `${label}: permits still held`);
+  assert.equal(
+    sem.availablePermits,
+    s.initial + stats.added,
+    `${label}: permits leaked (available ${sem.availablePermits})`,
+  );
+  assert.equal(sem.waiters.length, 0, `${label}: waiters left in the queue`);
+}
+
+const newStats = (s: Scenario): Stats => ({
+  held: 0,
+  total: s.initial,
+  maxHeld: 0,
+  added: 0,
+  queued: [],
+  violations: [],
+});
+
+test("Semaphore: tasks acquiring and holding permits with random aborts (FIFO and random scheduling)", () => {
+  fc.assert(
+    fc.property(scenarioArb, (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const stats = newStats(s);
+      const { handles, sem } = scenarioTasks(s, stats, (f) => rt.spawn(f));
+      settle(rt);
+      expectFinished(rt, handles, label);
+      checkStats(s, stats, sem, label);
+    }),
+    fcParams(300),
+  );
+});
+
+test("Semaphore: the same scenarios through rt.run", async () => {
+  await fc.assert(
+    fc.asyncProperty(scenarioArb, async (s) => {
+      const label = describeScheduling(s.scheduling);
+      const rt = runtimeFor(s.scheduling);
+      const stats = newStats(s);
+      let sem: Semaphore | null = null;
+      await runWatched(
+        rt,
+        future(function* () {
+          const tasks = scenarioTasks(s, stats, (f) => rt.spawn(f));
+          sem = tasks.sem;
+          for (const h of tasks.handles) {
+            yield* h.catch((e) => {
+              if (!(e instanceof Cancelled)) throw e;
+            });
+          }
+        }),
+        label,
+      );
+      checkStats(s, stats, sem!, label);
+    }),
+    fcParams(60),
+  );
+});
