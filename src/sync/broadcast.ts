@@ -143,8 +143,7 @@ export class BroadcastReceiver<T> {
     }
     if (r !== NONE) return r;
     const waiter = (this.streamWaiter ??= new Waiter());
-    if (!waiter.linked) this.state.waiters.pushBack(waiter);
-    waiter.waker.register(cx.waker);
+    this.state.waiters.park(waiter, cx.waker);
     return Pending;
   }
 
@@ -159,8 +158,7 @@ export class BroadcastReceiver<T> {
     this.dropped = true;
     this.state.receivers--;
     if (this.streamWaiter !== null) {
-      this.state.waiters.remove(this.streamWaiter);
-      this.streamWaiter.waker.release();
+      this.state.waiters.cancel(this.streamWaiter);
     }
   }
 
@@ -231,8 +229,7 @@ class BroadcastRecv<T> extends Future<T> {
     this.done = true;
     const waiter = this.waiter;
     if (waiter === null) return;
-    this.receiver.waiters.remove(waiter);
-    waiter.waker.release();
+    this.receiver.waiters.cancel(waiter);
   }
 
   override describe(): string {

@@ -366,8 +366,7 @@ class Send<T> extends Future<void | Permit<T>> {
     this.done = true;
     const waiter = this.waiter;
     if (waiter === null) return;
-    this.chan.sendWaiters.remove(waiter);
-    waiter.waker.release();
+    this.chan.sendWaiters.cancel(waiter);
     if (waiter.assigned === GRANTED) {
       // The slot granted to us goes to the next sender in line.
       waiter.assigned = 0;
@@ -464,8 +463,7 @@ class ClosedWait<T> extends Future<void> {
   override drop(): void {
     const waiter = this.waiter;
     if (waiter === null) return;
-    this.chan.closedWaiters.remove(waiter);
-    waiter.waker.release();
+    this.chan.closedWaiters.cancel(waiter);
   }
   override describe(): string {
     return "Sender.closed";

@@ -88,8 +88,7 @@ class Notified extends Future<void> {
     this.done = true;
     const waiter = this.waiter;
     if (waiter === null) return;
-    this.notify.waiters.remove(waiter);
-    waiter.waker.release();
+    this.notify.waiters.cancel(waiter);
     if (waiter.assigned === 1) this.notify.notifyOne();
   }
 
@@ -100,8 +99,7 @@ class Notified extends Future<void> {
   private finish(): void {
     this.done = true;
     if (this.waiter !== null) {
-      this.notify.waiters.remove(this.waiter);
-      this.waiter.waker.release();
+      this.notify.waiters.cancel(this.waiter);
     }
   }
 }

@@ -199,8 +199,7 @@ class Acquire extends Future<SemaphorePermit> {
     this.done = true;
     const waiter = this.waiter;
     if (waiter === null) return;
-    this.semaphore.waiters.remove(waiter);
-    waiter.waker.release();
+    this.semaphore.waiters.cancel(waiter);
     if (waiter.assigned > 0) {
       const back = waiter.assigned;
       waiter.assigned = 0;

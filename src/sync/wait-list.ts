@@ -1,4 +1,5 @@
 import { HeldWaker } from "../runtime/held-waker.js";
+import type { Waker } from "../task/waker.js";
 
 /**
  * A task parked in a {@link WaitList}: its waker and its links. Owned by the waiting future, which
@@ -60,6 +61,18 @@ export class WaitList {
     waiter.prev = waiter.next = null;
     waiter.linked = false;
     this.count--;
+  }
+
+  /** Takes `waiter` out of the list (if it is in) and drops its stored waker: a cancelled wait. */
+  cancel(waiter: Waiter): void {
+    this.remove(waiter);
+    waiter.waker.release();
+  }
+
+  /** Parks `waiter` at the back (if it is not parked yet) with the polling task's waker. */
+  park(waiter: Waiter, waker: Waker): void {
+    if (!waiter.linked) this.pushBack(waiter);
+    waiter.waker.register(waker);
   }
 
   /** Removes and returns the oldest waiter, or `null`. */

@@ -146,8 +146,7 @@ export class WatchReceiver<T> {
     if (this.seen !== state.version) return this.borrowAndUpdate();
     if (!state.senderAlive) return Done;
     const waiter = (this.streamWaiter ??= new Waiter());
-    if (!waiter.linked) state.waiters.pushBack(waiter);
-    waiter.waker.register(cx.waker);
+    state.waiters.park(waiter, cx.waker);
     return Pending;
   }
 
@@ -162,8 +161,7 @@ export class WatchReceiver<T> {
     this.dropped = true;
     this.state.receivers--;
     if (this.streamWaiter !== null) {
-      this.state.waiters.remove(this.streamWaiter);
-      this.streamWaiter.waker.release();
+      this.state.waiters.cancel(this.streamWaiter);
     }
   }
 
@@ -209,8 +207,7 @@ class Changed<T> extends Future<void> {
     this.done = true;
     const waiter = this.waiter;
     if (waiter === null) return;
-    this.state.waiters.remove(waiter);
-    waiter.waker.release();
+    this.state.waiters.cancel(waiter);
   }
 
   override describe(): string {
