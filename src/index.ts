@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export * from "./future/index.js";
+export * from "./io/index.js";
 export {
   browserPlatform,
   defaultPlatform,

@@ -1,0 +1,36 @@
+/**
+ * The stream ended before the expected number of bytes arrived (`readExact`), or a peer went
+ * away while writing (`BrokenPipe`).
+ *
+ * @example
+ * ```ts
+ * try { yield* readExact(conn, 4); } catch (e) { if (e instanceof UnexpectedEof) console.log(e.received); }
+ * ```
+ */
+export class UnexpectedEof extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "UNEXPECTED_EOF" as const;
+  override name = "UnexpectedEof";
+  constructor(
+    /** Bytes that were read before the end. */
+    readonly received: number,
+    /** Bytes that were expected. */
+    readonly expected: number,
+  ) {
+    super(`the stream ended after ${received} of ${expected} bytes`);
+  }
+}
+
+/**
+ * Writing to a stream whose reading side is gone.
+ *
+ * @example
+ * ```ts
+ * try { yield* writeAll(pipe, data); } catch (e) { if (e instanceof BrokenPipe) reconnect(); }
+ * ```
+ */
+export class BrokenPipe extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "BROKEN_PIPE" as const;
+  override name = "BrokenPipe";
+}

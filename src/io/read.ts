@@ -1,0 +1,143 @@
+import { Future, pollAfterCompletion } from "../future/future.js";
+import type { Context } from "../task/context.js";
+import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { Pending, type Poll } from "../task/poll.js";
+import type { AsyncRead } from "./async-io.js";
+import { UnexpectedEof } from "./errors.js";
+
+/** @internal Throws unless `reader` has `pollRead`. */
+export function checkReader(reader: unknown, where: string): AsyncRead {
+  if (
+    reader === null ||
+    typeof reader !== "object" ||
+    typeof (reader as AsyncRead).pollRead !== "function"
+  ) {
+    throw new InvalidArgumentError(`${where}: expected an AsyncRead, got ${describeValue(reader)}`);
+  }
+  return reader as AsyncRead;
+}
+
+class Read extends Future<number> {
+  private done = false;
+  constructor(
+    private readonly reader: AsyncRead,
+    private readonly buf: Uint8Array,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<number> {
+    if (this.done) throw pollAfterCompletion(this);
+    const r = this.reader.pollRead(cx, this.buf);
+    if (r !== Pending) this.done = true;
+    return r;
+  }
+  override describe(): string {
+    return "read";
+  }
+}
+
+/**
+ * A future of one read into `buf`: the number of bytes read, `0` at the end of the stream.
+ *
+ * @example
+ * ```ts
+ * const n = yield* read(conn, buf);
+ * ```
+ *
+ * Cancel safety: dropping it loses no bytes (nothing was read).
+ */
+export function read(reader: AsyncRead, buf: Uint8Array): Future<number> {
+  return new Read(checkReader(reader, "read"), buf);
+}
+
+class ReadExact extends Future<Uint8Array> {
+  private readonly out: Uint8Array;
+  private filled = 0;
+  private done = false;
+  constructor(
+    private readonly reader: AsyncRead,
+    n: number,
+  ) {
+    super();
+    this.out = new Uint8Array(n);
+  }
+  poll(cx: Context): Poll<Uint8Array> {
+    if (this.done) throw pollAfterCompletion(this);
+    while (this.filled < this.out.length) {
+      const r = this.reader.pollRead(cx, this.out.subarray(this.filled));
+      if (r === Pending) return Pending;
+      if (r === 0) {
+        this.done = true;
+        throw new UnexpectedEof(this.filled, this.out.length);
+      }
+      this.filled += r;
+    }
+    this.done = true;
+    return this.out;
+  }
+  override describe(): string {
+    return `readExact(${this.filled}/${this.out.length})`;
+  }
+}
+
+/**
+ * A future of exactly `n` bytes.
+ *
+ * @example
+ * ```ts
+ * const header = yield* readExact(conn, 4);
+ * ```
+ * @throws {UnexpectedEof} when the stream ends first.
+ * @throws {RangeError} when `n` is not an integer >= 0.
+ *
+ * Cancel safety: not cancel-safe: bytes read before the drop are lost.
+ */
+export function readExact(reader: AsyncRead, n: number): Future<Uint8Array> {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`readExact: expected an integer >= 0, got ${describeValue(n)}`);
+  }
+  return new ReadExact(checkReader(reader, "readExact"), n);
+}
+
+class ReadToEnd extends Future<Uint8Array> {
+  private buf = new Uint8Array(8192);
+  private filled = 0;
+  private done = false;
+  constructor(private readonly reader: AsyncRead) {
+    super();
+  }
+  poll(cx: Context): Poll<Uint8Array> {
+    if (this.done) throw pollAfterCompletion(this);
+    for (;;) {
+      if (this.filled === this.buf.length) {
+        const bigger = new Uint8Array(this.buf.length * 2);
+        bigger.set(this.buf);
+        this.buf = bigger;
+      }
+      const r = this.reader.pollRead(cx, this.buf.subarray(this.filled));
+      if (r === Pending) return Pending;
+      if (r === 0) {
+        this.done = true;
+        return this.buf.slice(0, this.filled);
+      }
+      this.filled += r;
+    }
+  }
+  override describe(): string {
+    return `readToEnd(${this.filled} so far)`;
+  }
+}
+
+/**
+ * A future of every byte until the end of the stream.
+ *
+ * @example
+ * ```ts
+ * const body = new TextDecoder().decode(yield* readToEnd(conn));
+ * ```
+ *
+ * Cancel safety: not cancel-safe: bytes read before the drop are lost.
+ */
+export function readToEnd(reader: AsyncRead): Future<Uint8Array> {
+  return new ReadToEnd(checkReader(reader, "readToEnd"));
+}
