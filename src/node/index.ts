@@ -1,7 +1,10 @@
 /**
- * Node-specific parts of waker. For now: the Node platform (clock, scheduling, signals). TCP, file
- * and TLS drivers join this entry point as they are built.
+ * Node-specific parts of waker: the Node platform and the drivers (TCP so far). Everything here
+ * implements the runtime-agnostic interfaces of `waker` (`AsyncRead`, `AsyncWrite`, `Stream`),
+ * so code written against them runs on real or simulated sockets alike.
  *
  * @packageDocumentation
  */
 export { nodePlatform } from "../platform/node-platform.js";
+export { IoError } from "./io-error.js";
+export { type SocketAddr, TcpListener, TcpStream } from "./tcp.js";

@@ -1,0 +1,431 @@
+import * as net from "node:net";
+import { Future, pollAfterCompletion } from "../future/future.js";
+import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
+import { HeldWaker } from "../runtime/held-waker.js";
+import { Stream } from "../stream/stream.js";
+import type { Context } from "../task/context.js";
+import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { Done, Pending, type Poll } from "../task/poll.js";
+import { timeout } from "../time/timeout.js";
+import { IoError } from "./io-error.js";
+
+/** A TCP address: `{ host, port }` (host defaults to 127.0.0.1). */
+export interface SocketAddr {
+  readonly host?: string;
+  readonly port: number;
+}
+
+function checkAddr(addr: unknown, where: string): { host: string; port: number } {
+  const a = addr as SocketAddr | null;
+  if (
+    a === null ||
+    typeof a !== "object" ||
+    !Number.isInteger(a.port) ||
+    a.port < 0 ||
+    a.port > 65535 ||
+    (a.host !== undefined && typeof a.host !== "string")
+  ) {
+    throw new InvalidArgumentError(
+      `${where}: expected { host?: string, port: 0..65535 }, got ${describeValue(addr)}`,
+    );
+  }
+  return { host: a.host ?? "127.0.0.1", port: a.port };
+}
+
+/**
+ * A TCP connection (`waker/node`): an `AsyncRead` and `AsyncWrite` over a Node socket.
+ *
+ * - Reads pull from the socket's buffer in paused mode; when nobody reads, Node stops reading
+ *   from the kernel once its buffer is full, so backpressure reaches the peer.
+ * - Writes are accepted while the socket's write buffer is below its high-water mark, then wait
+ *   for `drain`: a slow reader on the other side bounds this side's memory.
+ * - The socket event handlers only record what happened and wake the waiting task.
+ *
+ * @example
+ * ```ts
+ * const conn = yield* TcpStream.connect({ host: "127.0.0.1", port: 2525 }, { timeout: 5000 });
+ * const reader = new BufReader(conn);
+ * console.log(yield* reader.readLine());
+ * yield* writeAll(conn, new TextEncoder().encode("QUIT\r\n"));
+ * conn.drop();
+ * ```
+ */
+export class TcpStream implements AsyncRead, AsyncWrite {
+  private leftover: Buffer | null = null;
+  private ended = false;
+  private error: Error | null = null;
+  private finished = false;
+  private needDrain = false;
+  private unflushed = 0;
+  private dropped = false;
+  private readonly reader = new HeldWaker(true);
+  private readonly writer = new HeldWaker(true);
+  private readonly flusher = new HeldWaker(true);
+
+  /** @internal Wraps a connected socket. */
+  constructor(private readonly socket: net.Socket) {
+    socket.pause();
+    socket.on("readable", () => this.reader.wake());
+    socket.on("end", () => {
+      this.ended = true;
+      this.reader.wake();
+    });
+    socket.on("drain", () => {
+      this.needDrain = false;
+      this.writer.wake();
+    });
+    socket.on("finish", () => {
+      this.finished = true;
+      this.flusher.wake();
+    });
+    socket.on("error", (error) => {
+      this.error = IoError.from(error, "socket");
+      this.wakeAll();
+    });
+    socket.on("close", () => {
+      this.ended = true;
+      this.wakeAll();
+    });
+  }
+
+  /**
+   * Connects to `addr`.
+   *
+   * @throws {IoError} with the errno `code` (ECONNREFUSED...) when the connection fails.
+   * @throws {TimeoutError} when `options.timeout` ms pass first.
+   *
+   * Cancel safety: dropping the connect destroys the half-open socket.
+   */
+  static connect(addr: SocketAddr, options?: { timeout?: number }): Future<TcpStream> {
+    const { host, port } = checkAddr(addr, "TcpStream.connect");
+    const connecting = new Connect(host, port);
+    return options?.timeout === undefined ? connecting : timeout(connecting, options.timeout);
+  }
+
+  pollRead(cx: Context, buf: Uint8Array): Poll<number> {
+    if (buf.length === 0) return 0;
+    let chunk = this.leftover;
+    this.leftover = null;
+    if (chunk === null) {
+      if (this.error !== null) throw this.error;
+      chunk = this.socket.read() as Buffer | null;
+      if (chunk === null) {
+        if (this.ended || this.dropped) return 0;
+        this.reader.register(cx.waker);
+        // Re-check after registering: data may be buffered without a new 'readable'.
+        chunk = this.socket.read() as Buffer | null;
+        if (chunk === null) return this.ended ? 0 : Pending;
+      }
+    }
+    const n = Math.min(buf.length, chunk.length);
+    buf.set(chunk.subarray(0, n));
+    if (n < chunk.length) this.leftover = chunk.subarray(n);
+    return n;
+  }
+
+  pollWrite(cx: Context, data: Uint8Array): Poll<number> {
+    if (this.error !== null) throw this.error;
+    if (this.dropped) throw new IoError("the connection was dropped", "EPIPE", "write");
+    if (data.length === 0) return 0;
+    if (this.needDrain) {
+      this.writer.register(cx.waker);
+      return Pending;
+    }
+    this.unflushed++;
+    // A copy: the caller may reuse its buffer as soon as the write returned.
+    const ok = this.socket.write(Buffer.from(data), () => {
+      this.unflushed--;
+      if (this.unflushed === 0) this.flusher.wake();
+    });
+    if (!ok) this.needDrain = true;
+    return data.length;
+  }
+
+  pollFlush(cx: Context): Poll<void> {
+    if (this.error !== null) throw this.error;
+    if (this.unflushed === 0) return undefined;
+    this.flusher.register(cx.waker);
+    return this.unflushed === 0 ? undefined : Pending;
+  }
+
+  /** Flushes and half-closes: the peer reads end of stream; reading here goes on. */
+  pollShutdown(cx: Context): Poll<void> {
+    if (this.error !== null) throw this.error;
+    if (this.finished) return undefined;
+    if (!this.socket.writableEnded) this.socket.end();
+    this.flusher.register(cx.waker);
+    return this.finished ? undefined : Pending;
+  }
+
+  /** Disables Nagle's algorithm (small writes go out at once). */
+  setNoDelay(noDelay = true): void {
+    this.socket.setNoDelay(noDelay);
+  }
+
+  /** This end's address. */
+  localAddr(): SocketAddr {
+    return { host: this.socket.localAddress ?? "", port: this.socket.localPort ?? 0 };
+  }
+
+  /** The other end's address. */
+  peerAddr(): SocketAddr {
+    return { host: this.socket.remoteAddress ?? "", port: this.socket.remotePort ?? 0 };
+  }
+
+  /** Closes the connection at once (unsent data is discarded). Idempotent. */
+  drop(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.socket.destroy();
+    this.wakeAll();
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+
+  private wakeAll(): void {
+    this.reader.wake();
+    this.writer.wake();
+    this.flusher.wake();
+  }
+}
+
+class Connect extends Future<TcpStream> {
+  private socket: net.Socket | null = null;
+  private connected = false;
+  private error: Error | null = null;
+  private done = false;
+  private readonly waker = new HeldWaker(true);
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<TcpStream> {
+    if (this.done) throw pollAfterCompletion(this);
+    if (this.socket === null) {
+      const socket = net.connect({ host: this.host, port: this.port });
+      this.socket = socket;
+      socket.once("connect", () => {
+        this.connected = true;
+        this.waker.wake();
+      });
+      socket.once("error", (error) => {
+        this.error = IoError.from(error, "connect", `${this.host}:${this.port}`);
+        this.waker.wake();
+      });
+    }
+    if (this.error !== null) {
+      this.done = true;
+      this.socket.destroy();
+      throw this.error;
+    }
+    if (this.connected) {
+      this.done = true;
+      this.socket.removeAllListeners("error");
+      return new TcpStream(this.socket);
+    }
+    this.waker.register(cx.waker);
+    return Pending;
+  }
+
+  override drop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.waker.release();
+    this.socket?.destroy();
+  }
+
+  override describe(): string {
+    return `TcpStream.connect(${this.host}:${this.port})`;
+  }
+}
+
+/**
+ * A listening TCP socket (`waker/node`). `accept()` completes with the next connection;
+ * `incoming()` is the stream of them.
+ *
+ * @example
+ * ```ts
+ * const listener = yield* TcpListener.bind({ port: 0 });
+ * for (;;) {
+ *   const conn = yield* listener.accept();
+ *   spawn(handle(conn));
+ * }
+ * ```
+ */
+export class TcpListener {
+  private readonly queue: net.Socket[] = [];
+  private error: Error | null = null;
+  private closed = false;
+  private readonly acceptor = new HeldWaker(true);
+
+  /** @internal */
+  constructor(private readonly server: net.Server) {
+    server.on("connection", (socket) => {
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
+      this.queue.push(socket);
+      this.acceptor.wake();
+    });
+    server.on("error", (error) => {
+      this.error = IoError.from(error, "accept");
+      this.acceptor.wake();
+    });
+  }
+
+  /**
+   * Starts listening on `addr` (port 0 picks a free port; see `localAddr()`).
+   *
+   * @throws {IoError} with the errno `code` (EADDRINUSE...) when it cannot listen.
+   *
+   * Cancel safety: dropping it closes the server if it had started listening.
+   */
+  static bind(addr: SocketAddr): Future<TcpListener> {
+    const { host, port } = checkAddr(addr, "TcpListener.bind");
+    return new Bind(host, port);
+  }
+
+  /**
+   * A future of the next connection.
+   *
+   * Cancel safety: dropping it loses no connection (it stays queued for the next accept).
+   */
+  accept(): Future<TcpStream> {
+    return new Accept(this);
+  }
+
+  /** The connections, as a stream (ends when the listener is closed). */
+  incoming(): Stream<TcpStream> {
+    return new Incoming(this);
+  }
+
+  /** The address it listens on. */
+  localAddr(): SocketAddr {
+    const a = this.server.address() as net.AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Stops listening; queued connections are closed. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.close();
+    for (const socket of this.queue) socket.destroy();
+    this.queue.length = 0;
+    this.acceptor.wake();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal The next connection, `Done` once closed, or `Pending`. */
+  pollAccept(cx: Context): Poll<TcpStream | typeof Done> {
+    const socket = this.queue.shift();
+    if (socket !== undefined) return new TcpStream(socket);
+    if (this.error !== null) throw this.error;
+    if (this.closed) return Done;
+    this.acceptor.register(cx.waker);
+    return Pending;
+  }
+
+  /** @internal */
+  releaseAcceptor(): void {
+    this.acceptor.release();
+  }
+}
+
+class Bind extends Future<TcpListener> {
+  private server: net.Server | null = null;
+  private listening = false;
+  private error: Error | null = null;
+  private done = false;
+  private readonly waker = new HeldWaker(true);
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<TcpListener> {
+    if (this.done) throw pollAfterCompletion(this);
+    if (this.server === null) {
+      const server = net.createServer({ pauseOnConnect: true });
+      this.server = server;
+      server.once("error", (error) => {
+        this.error = IoError.from(error, "listen", `${this.host}:${this.port}`);
+        this.waker.wake();
+      });
+      server.listen(this.port, this.host, () => {
+        this.listening = true;
+        this.waker.wake();
+      });
+    }
+    if (this.error !== null) {
+      this.done = true;
+      this.server.close();
+      throw this.error;
+    }
+    if (this.listening) {
+      this.done = true;
+      this.server.removeAllListeners("error");
+      return new TcpListener(this.server);
+    }
+    this.waker.register(cx.waker);
+    return Pending;
+  }
+
+  override drop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.waker.release();
+    this.server?.close();
+  }
+
+  override describe(): string {
+    return `TcpListener.bind(${this.host}:${this.port})`;
+  }
+}
+
+class Accept extends Future<TcpStream> {
+  private done = false;
+  constructor(private readonly listener: TcpListener) {
+    super();
+  }
+  poll(cx: Context): Poll<TcpStream> {
+    if (this.done) throw pollAfterCompletion(this);
+    const r = this.listener.pollAccept(cx);
+    if (r === Pending) return Pending;
+    this.done = true;
+    if (r === Done) throw new IoError("the listener was closed", "ECONNABORTED", "accept");
+    return r;
+  }
+  override drop(): void {
+    if (!this.done) this.listener.releaseAcceptor();
+    this.done = true;
+  }
+  override describe(): string {
+    return "TcpListener.accept";
+  }
+}
+
+class Incoming extends Stream<TcpStream> {
+  constructor(private readonly listener: TcpListener) {
+    super();
+  }
+  pollNext(cx: Context): Poll<TcpStream | typeof Done> {
+    return this.listener.pollAccept(cx);
+  }
+  override drop(): void {
+    this.listener.releaseAcceptor();
+  }
+}
