@@ -3,6 +3,7 @@ import { Stream } from "../stream/stream.js";
 import type { Context } from "../task/context.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import type { AsyncRead } from "./async-io.js";
+import { LineTooLong } from "./errors.js";
 import { checkReader } from "./read.js";
 
 const LF = 10;
@@ -30,6 +31,8 @@ export class BufReader implements AsyncRead {
     inner: AsyncRead,
     /** Initial buffer size; it grows for longer lines. */
     capacity = 8192,
+    /** The longest line `readLine` accepts (bytes, newline excluded); longer throws `LineTooLong`. */
+    private readonly maxLineLength = 1024 * 1024,
   ) {
     this.inner = checkReader(inner, "BufReader");
     this.buf = new Uint8Array(capacity);
@@ -66,6 +69,7 @@ export class BufReader implements AsyncRead {
         this.start = lineEnd + 1;
         return line;
       }
+      if (this.end - this.start > this.maxLineLength) throw new LineTooLong(this.maxLineLength);
       if (this.eof) {
         if (this.start === this.end) return undefined;
         const line = this.decoder.decode(this.buf.subarray(this.start, this.end));

@@ -22,6 +22,27 @@ export class UnexpectedEof extends Error {
 }
 
 /**
+ * A line longer than the reader's limit arrived (a hostile or broken peer): reading it would
+ * grow the buffer without bound.
+ *
+ * @example
+ * ```ts
+ * try { yield* reader.readLine(); } catch (e) { if (e instanceof LineTooLong) conn.drop(); }
+ * ```
+ */
+export class LineTooLong extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "LINE_TOO_LONG" as const;
+  override name = "LineTooLong";
+  constructor(
+    /** The limit in bytes. */
+    readonly limit: number,
+  ) {
+    super(`a line longer than ${limit} bytes`);
+  }
+}
+
+/**
  * Writing to a stream whose reading side is gone.
  *
  * @example

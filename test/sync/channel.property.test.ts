@@ -18,7 +18,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
-  Cancelled,
   ChannelClosed,
   ChannelFull,
   channel,
@@ -35,21 +34,28 @@ import {
 import type { Chan } from "../../src/sync/channel.js";
 import { MockTask } from "../../src/testing/index.js";
 import {
+  drain,
+  type RuntimeScenario,
+  runProperty,
+  type Spawn,
+  scenarioArbitrary,
+  settledProperty,
+  spawnAborter,
+} from "./scenario.js";
+import {
   attempt,
-  describeScheduling,
+  checkedBy,
   expectError,
-  expectFinished,
   expectPending,
+  expectQueued,
   expectReady,
   fcParams,
+  finishOp,
   type Outcome,
+  onSomeOp,
+  pick,
   plain,
   runSteps,
-  runtimeFor,
-  runWatched,
-  type Scheduling,
-  schedulingArb,
-  settle,
   show,
   withArg,
 } from "./support.js";
@@ -185,13 +191,9 @@ function exhausted(w: World): boolean {
 }
 
 function finish(w: World, op: Op): void {
-  w.ops = w.ops.filter((o) => o !== op);
-  op.parked = false;
   // pollNext is the stream protocol: like Rust's poll_next, the waker it registered stays with
   // the channel until the next poll or event (a pollFn has nothing to deregister it on drop).
-  if (op.kind !== "next") {
-    assert.equal(op.task.wakerRefCount, 0, `op ${op.id} (${op.kind}) finished holding a waker`);
-  }
+  finishOp(w, op, `op ${op.id} (${op.kind})`, op.kind === "next");
 }
 
 function newOp(w: World, kind: OpKind, fut: Future<unknown>, value = 0, limit = 1): Op {
@@ -268,10 +270,7 @@ function pollSendLike(w: World, op: Op, out: Outcome<unknown>, what: string): vo
       sendSucceeded(w, op, out, what);
       return;
     }
-    expectPending(out, `${what} (no free slot, ${w.queue.length} queued)`);
-    op.entered = true;
-    op.parked = true;
-    w.queue.push(op);
+    expectQueued(w.queue, op, out, `${what} (no free slot, ${w.queue.length} queued)`);
     return;
   }
   if (op.granted) {
@@ -372,10 +371,6 @@ function checkInvariants(w: World): void {
 
 type Cmd = fc.Arbitrary<fc.Command<World, World>>;
 
-function pick<T>(items: readonly T[], k: number): T {
-  return items[k % items.length]!;
-}
-
 function aliveSenders(w: World): number[] {
   const out: number[] = [];
   for (let i = 0; i < w.senders.length; i++) if (w.alive[i]) out.push(i);
@@ -390,12 +385,7 @@ const hasAliveSender = (w: World) => w.sendersAlive > 0;
 const noRecvOp = (w: World) => !w.rxDropped && !w.ops.some(isRecvLike);
 const rxAlive = (w: World) => !w.rxDropped;
 
-function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
-  return (w: World, ...a: A): void => {
-    body(w, ...a);
-    checkInvariants(w);
-  };
-}
+const step = checkedBy(checkInvariants);
 
 const trySend = withArg(
   "trySend",
@@ -496,19 +486,9 @@ const tryRecv = plain(
   rxAlive,
 );
 
-const pollAgain = withArg(
-  "pollOp",
-  fc.nat(),
-  step((w, k: number) => pollOp(w, pick(w.ops, k))),
-  (w) => w.ops.length > 0,
-);
+const pollAgain = onSomeOp("pollOp", step(pollOp));
 
-const cancel = withArg(
-  "dropOp",
-  fc.nat(),
-  step((w, k: number) => dropOp(w, pick(w.ops, k))),
-  (w) => w.ops.length > 0,
-);
+const cancel = onSomeOp("dropOp", step(dropOp));
 
 const permitSend = withArg(
   "permitSend",
@@ -737,29 +717,22 @@ const consumerOp: fc.Arbitrary<ConsumerOp> = fc.oneof(
   { arbitrary: fc.constant({ k: "close" as const }), weight: 1 },
 );
 
-interface Scenario {
+/** Abort targets: producers 0..n-1, the consumer is n. */
+interface Scenario extends RuntimeScenario {
   readonly cap: number;
   readonly producers: readonly (readonly ProducerOp[])[];
   readonly consumer: readonly ConsumerOp[];
-  /** Abort task `target` (producers 0..n-1, the consumer is n) after `after` controller yields. */
-  readonly aborts: readonly { readonly after: number; readonly target: number }[];
-  readonly scheduling: Scheduling;
 }
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .record({
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
+  {
     cap: fc.integer({ min: 1, max: 4 }),
     producers: fc.array(fc.array(producerOp, { maxLength: 12 }), { minLength: 1, maxLength: 4 }),
     consumer: fc.array(consumerOp, { maxLength: 16 }),
-    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 12 }), target: fc.nat() }), {
-      maxLength: 3,
-    }),
-    scheduling: schedulingArb,
-  })
-  .map((s) => ({
-    ...s,
-    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % (s.producers.length + 1) })),
-  }));
+  },
+  { maxAfter: 12, maxAborts: 3 },
+  (s) => s.producers.length + 1,
+);
 
 /** Producer p's i-th value. */
 const encode = (p: number, i: number) => p * 1000 + i;
@@ -776,7 +749,7 @@ interface Ledger {
   violations: string[];
 }
 
-function scenarioTasks(s: Scenario, ledger: Ledger, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+function scenarioTasks(s: Scenario, ledger: Ledger, spawn: Spawn) {
   const [tx, rx] = channel<V>(s.cap);
   const senders = s.producers.map(() => tx.clone());
   tx.drop();
@@ -883,29 +856,13 @@ function scenarioTasks(s: Scenario, ledger: Ledger, spawn: <T>(f: Future<T>) => 
     }
   }).finally(() => {
     // Done or aborted (maybe before it started): keep what is buffered, then drop the receiver.
-    for (;;) {
-      try {
-        const v = rx.tryRecv();
-        if (v === undefined) break;
-        ledger.received.push(v);
-      } catch {
-        break;
-      }
-    }
+    ledger.received.push(...drain(rx));
     rx.drop();
   });
   const handles: JoinHandle<void>[] = s.producers.map((_, p) => spawn(producer(p)));
   handles.push(spawn(consumer));
-  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
-  const controller = future(function* () {
-    let t = 0;
-    for (const a of aborts) {
-      for (; t < a.after; t++) yield* yieldNow();
-      handles[a.target]!.abort();
-    }
-  });
-  handles.push(spawn(controller));
-  return { handles, rx, chan: chanOf(rx) };
+  handles.push(spawnAborter(spawn, s.aborts, handles));
+  return { handles, rx, chan: chanOf(rx), ledger };
 }
 
 function checkLedger(s: Scenario, ledger: Ledger, chan: Chan<V>, label: string): void {
@@ -952,43 +909,14 @@ function newLedger(): Ledger {
   };
 }
 
+const start = (s: Scenario, spawn: Spawn) => scenarioTasks(s, newLedger(), spawn);
+const check = (s: Scenario, { ledger, chan }: ReturnType<typeof start>, label: string) =>
+  checkLedger(s, ledger, chan, label);
+
 test("bounded channel: producer and consumer tasks with random aborts (FIFO and random scheduling)", () => {
-  fc.assert(
-    fc.property(scenarioArb, (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const ledger = newLedger();
-      const { handles, chan } = scenarioTasks(s, ledger, (f) => rt.spawn(f));
-      settle(rt);
-      expectFinished(rt, handles, label);
-      checkLedger(s, ledger, chan, label);
-    }),
-    fcParams(300),
-  );
+  settledProperty(scenarioArb, 300, start, check);
 });
 
 test("bounded channel: the same scenarios through rt.run", async () => {
-  await fc.assert(
-    fc.asyncProperty(scenarioArb, async (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const ledger = newLedger();
-      let chan: Chan<V> | null = null;
-      await runWatched(
-        rt,
-        future(function* () {
-          const tasks = scenarioTasks(s, ledger, (f) => rt.spawn(f));
-          chan = tasks.chan;
-          for (const h of tasks.handles) {
-            yield* h.catch((e) => {
-              if (!(e instanceof Cancelled)) throw e;
-            });
-          }
-        }),
-        label,
-      );
-      checkLedger(s, ledger, chan!, label);
-    }),
-    fcParams(60),
-  );
+  await runProperty(scenarioArb, 60, start, check);
 });

@@ -7,8 +7,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
-  Cancelled,
-  type Future,
   future,
   type JoinHandle,
   Mutex,
@@ -18,22 +16,27 @@ import {
 } from "../../src/index.js";
 import { MockTask } from "../../src/testing/index.js";
 import {
+  type RuntimeScenario,
+  runProperty,
+  type Spawn,
+  scenarioArbitrary,
+  settledProperty,
+  spawnAborter,
+} from "./scenario.js";
+import {
   attempt,
-  describeScheduling,
-  expectFinished,
+  checkedBy,
   expectPending,
+  expectQueued,
   expectReady,
   fcParams,
+  finishOp,
+  onSomeOp,
   Probe,
   plain,
+  recent,
   runSteps,
-  runtimeFor,
-  runWatched,
-  type Scheduling,
-  schedulingArb,
-  settle,
   show,
-  withArg,
 } from "./support.js";
 
 interface Op {
@@ -60,7 +63,7 @@ interface World {
 }
 
 function where(w: World): string {
-  return `locked ${w.locked}, guard ${w.guard !== null}, queue [${w.queue.map((o) => o.id)}]\n  ${w.log.slice(-8).join("\n  ")}`;
+  return `locked ${w.locked}, guard ${w.guard !== null}, queue [${w.queue.map((o) => o.id)}]\n  ${recent(w.log)}`;
 }
 
 /** Model: the lock became free; the oldest waiter gets it. */
@@ -73,18 +76,12 @@ function unlock(w: World): void {
   head.granted = true;
 }
 
-function finish(w: World, op: Op): void {
-  w.ops = w.ops.filter((o) => o !== op);
-  op.parked = false;
-  assert.equal(op.task.wakerRefCount, 0, `op ${op.id} finished holding a waker`);
-}
-
 function gotGuard(w: World, op: Op, guard: MutexGuard<number[]>): void {
   assert.equal(w.guard, null, `two guards at once; ${where(w)}`);
   w.guard = guard;
   guard.value.push(op.id);
   w.order.push(op.id);
-  finish(w, op);
+  finishOp(w, op);
 }
 
 function pollOp(w: World, op: Op): void {
@@ -97,10 +94,7 @@ function pollOp(w: World, op: Op): void {
       gotGuard(w, op, expectReady(out, `${what}; ${where(w)}`));
       return;
     }
-    expectPending(out, what);
-    op.entered = true;
-    op.parked = true;
-    w.queue.push(op);
+    expectQueued(w.queue, op, out, what);
     return;
   }
   if (op.granted) {
@@ -129,11 +123,14 @@ function checkInvariants(w: World): void {
   }
 }
 
-function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
-  return (w: World, ...a: A): void => {
-    body(w, ...a);
-    checkInvariants(w);
-  };
+const step = checkedBy(checkInvariants);
+
+function dropOp(w: World, op: Op): void {
+  op.task.drop();
+  w.log.push(`drop op ${op.id}`);
+  if (op.granted) unlock(w);
+  else w.queue = w.queue.filter((o) => o !== op);
+  finishOp(w, op);
 }
 
 function releaseGuard(w: World, how: "release" | "dispose"): void {
@@ -180,25 +177,8 @@ const commands = [
       guard.value.push(0);
     }),
   ),
-  withArg(
-    "pollOp",
-    fc.nat(),
-    step((w, k: number) => pollOp(w, w.ops[k % w.ops.length]!)),
-    (w) => w.ops.length > 0,
-  ),
-  withArg(
-    "dropOp",
-    fc.nat(),
-    step((w, k: number) => {
-      const op = w.ops[k % w.ops.length]!;
-      op.task.drop();
-      w.log.push(`drop op ${op.id}`);
-      if (op.granted) unlock(w);
-      else w.queue = w.queue.filter((o) => o !== op);
-      finish(w, op);
-    }),
-    (w) => w.ops.length > 0,
-  ),
+  onSomeOp("pollOp", step(pollOp)),
+  onSomeOp("dropOp", step(dropOp)),
   plain(
     "release",
     step((w) => releaseGuard(w, "release")),
@@ -226,12 +206,7 @@ test("Mutex: step-by-step model (MockTask)", () => {
         order: [],
       };
       runSteps(w, cmds);
-      for (const op of [...w.ops]) {
-        op.task.drop();
-        if (op.granted) unlock(w);
-        else w.queue = w.queue.filter((o) => o !== op);
-        finish(w, op);
-      }
+      for (const op of [...w.ops]) dropOp(w, op);
       if (w.guard !== null) {
         const guard = w.guard;
         // Every holder appended its id: the value saw the holders in lock order.
@@ -251,28 +226,21 @@ test("Mutex: step-by-step model (MockTask)", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Scenario {
+interface Scenario extends RuntimeScenario {
   /** Per task: the critical sections it enters, each held for that many yields (negative: tryLock). */
   readonly tasks: readonly (readonly number[])[];
-  readonly aborts: readonly { readonly after: number; readonly target: number }[];
-  readonly scheduling: Scheduling;
 }
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .record({
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
+  {
     tasks: fc.array(fc.array(fc.integer({ min: -2, max: 3 }), { maxLength: 6 }), {
       minLength: 1,
       maxLength: 5,
     }),
-    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 12 }), target: fc.nat() }), {
-      maxLength: 3,
-    }),
-    scheduling: schedulingArb,
-  })
-  .map((s) => ({
-    ...s,
-    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % s.tasks.length })),
-  }));
+  },
+  { maxAfter: 12, maxAborts: 3 },
+  (s) => s.tasks.length,
+);
 
 interface Stats {
   inside: number;
@@ -281,7 +249,7 @@ interface Stats {
   violations: string[];
 }
 
-function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+function scenarioTasks(s: Scenario, stats: Stats, spawn: Spawn) {
   const mutex = new Mutex({ owner: 0, count: 0 });
   let nextId = 1;
   const lock = (id: number) => {
@@ -337,19 +305,8 @@ function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => Jo
       }
     });
   const handles: JoinHandle<void>[] = s.tasks.map((t) => spawn(worker(t)));
-  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
-  handles.push(
-    spawn(
-      future(function* () {
-        let t = 0;
-        for (const a of aborts) {
-          for (; t < a.after; t++) yield* yieldNow();
-          handles[a.target]!.abort();
-        }
-      }),
-    ),
-  );
-  return { handles, mutex };
+  handles.push(spawnAborter(spawn, s.aborts, handles));
+  return { handles, mutex, stats };
 }
 
 function checkStats(stats: Stats, mutex: Mutex<{ owner: number; count: number }>, label: string) {
@@ -363,44 +320,14 @@ function checkStats(stats: Stats, mutex: Mutex<{ owner: number; count: number }>
 }
 
 const newStats = (): Stats => ({ inside: 0, entries: 0, queued: [], violations: [] });
+const start = (s: Scenario, spawn: Spawn) => scenarioTasks(s, newStats(), spawn);
+const check = (_: Scenario, { stats, mutex }: ReturnType<typeof start>, label: string) =>
+  checkStats(stats, mutex, label);
 
 test("Mutex: tasks in critical sections with random aborts (FIFO and random scheduling)", () => {
-  fc.assert(
-    fc.property(scenarioArb, (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const stats = newStats();
-      const { handles, mutex } = scenarioTasks(s, stats, (f) => rt.spawn(f));
-      settle(rt);
-      expectFinished(rt, handles, label);
-      checkStats(stats, mutex, label);
-    }),
-    fcParams(300),
-  );
+  settledProperty(scenarioArb, 300, start, check);
 });
 
 test("Mutex: the same scenarios through rt.run", async () => {
-  await fc.assert(
-    fc.asyncProperty(scenarioArb, async (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const stats = newStats();
-      let mutex: Mutex<{ owner: number; count: number }> | null = null;
-      await runWatched(
-        rt,
-        future(function* () {
-          const tasks = scenarioTasks(s, stats, (f) => rt.spawn(f));
-          mutex = tasks.mutex;
-          for (const h of tasks.handles) {
-            yield* h.catch((e) => {
-              if (!(e instanceof Cancelled)) throw e;
-            });
-          }
-        }),
-        label,
-      );
-      checkStats(stats, mutex!, label);
-    }),
-    fcParams(60),
-  );
+  await runProperty(scenarioArb, 60, start, check);
 });

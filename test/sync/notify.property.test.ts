@@ -7,32 +7,33 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import {
-  Cancelled,
-  type Future,
-  future,
-  type JoinHandle,
-  Notify,
-  type Runtime,
-  yieldNow,
-} from "../../src/index.js";
+import { future, type JoinHandle, Notify, type Runtime, yieldNow } from "../../src/index.js";
 import { MockTask } from "../../src/testing/index.js";
 import {
+  joinAll,
+  type RuntimeScenario,
+  runtimeAsyncProperty,
+  type Spawn,
+  scenarioArbitrary,
+  settledProperty,
+  spawnAborter,
+} from "./scenario.js";
+import {
   attempt,
-  describeScheduling,
+  checkedBy,
   expectFinished,
   expectPending,
+  expectQueued,
   expectReady,
   fcParams,
+  finishOp,
+  onSomeOp,
   plain,
+  recent,
   runSteps,
-  runtimeFor,
   runWatched,
-  type Scheduling,
-  schedulingArb,
   settle,
   show,
-  withArg,
 } from "./support.js";
 
 interface Op {
@@ -64,7 +65,7 @@ interface World {
 }
 
 function where(w: World): string {
-  return `permit ${w.permit}, epoch ${w.epoch}, queue [${w.queue.map((o) => o.id)}]\n  ${w.log.slice(-8).join("\n  ")}`;
+  return `permit ${w.permit}, epoch ${w.epoch}, queue [${w.queue.map((o) => o.id)}]\n  ${recent(w.log)}`;
 }
 
 function notifyOne(w: World): void {
@@ -78,12 +79,6 @@ function notifyOne(w: World): void {
   head.byOne = true;
 }
 
-function finish(w: World, op: Op): void {
-  w.ops = w.ops.filter((o) => o !== op);
-  op.parked = false;
-  assert.equal(op.task.wakerRefCount, 0, `op ${op.id} finished holding a waker`);
-}
-
 function pollOp(w: World, op: Op): void {
   const out = attempt(() => op.task.poll());
   const what = `poll of notified op ${op.id}`;
@@ -92,27 +87,24 @@ function pollOp(w: World, op: Op): void {
     if (op.epoch !== w.epoch) {
       expectReady(out, `${what} (created before notifyWaiters)`);
       w.completedOther++;
-      finish(w, op);
+      finishOp(w, op);
       return;
     }
     if (w.permit) {
       expectReady(out, `${what} (permit stored)`);
       w.permit = false;
       w.completedByOne++;
-      finish(w, op);
+      finishOp(w, op);
       return;
     }
-    expectPending(out, what);
-    op.entered = true;
-    op.parked = true;
-    w.queue.push(op);
+    expectQueued(w.queue, op, out, what);
     return;
   }
   if (op.notified) {
     expectReady(out, `${what}; ${where(w)}`);
     if (op.byOne) w.completedByOne++;
     else w.completedOther++;
-    finish(w, op);
+    finishOp(w, op);
     return;
   }
   expectPending(out, `${what}; ${where(w)}`);
@@ -138,12 +130,7 @@ function checkInvariants(w: World): void {
   );
 }
 
-function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
-  return (w: World, ...a: A): void => {
-    body(w, ...a);
-    checkInvariants(w);
-  };
-}
+const step = checkedBy(checkInvariants);
 
 function create(w: World): Op {
   const op: Op = {
@@ -163,58 +150,41 @@ function dropOp(w: World, op: Op): void {
   op.task.drop();
   w.log.push(`drop op ${op.id}`);
   w.queue = w.queue.filter((o) => o !== op);
-  finish(w, op);
+  finishOp(w, op);
   if (op.notified && op.byOne) {
     // Not reported: passed on to the next waiter (or stored).
     notifyOne(w);
   }
 }
 
+const notified = plain(
+  "notified",
+  step((w) => pollOp(w, create(w))),
+);
+
+const callNotifyOne = plain(
+  "notifyOne",
+  step((w) => {
+    w.notify.notifyOne();
+    w.log.push("notifyOne");
+    w.notifyOnes++;
+    notifyOne(w);
+  }),
+);
+
 const commands = [
-  plain(
-    "notified",
-    step((w) => pollOp(w, create(w))),
-  ),
-  plain(
-    "notified",
-    step((w) => pollOp(w, create(w))),
-  ),
+  notified,
+  notified,
   plain(
     "notifiedLazy",
     step((w) => {
       create(w);
     }),
   ),
-  withArg(
-    "pollOp",
-    fc.nat(),
-    step((w, k: number) => pollOp(w, w.ops[k % w.ops.length]!)),
-    (w) => w.ops.length > 0,
-  ),
-  withArg(
-    "dropOp",
-    fc.nat(),
-    step((w, k: number) => dropOp(w, w.ops[k % w.ops.length]!)),
-    (w) => w.ops.length > 0,
-  ),
-  plain(
-    "notifyOne",
-    step((w) => {
-      w.notify.notifyOne();
-      w.log.push("notifyOne");
-      w.notifyOnes++;
-      notifyOne(w);
-    }),
-  ),
-  plain(
-    "notifyOne",
-    step((w) => {
-      w.notify.notifyOne();
-      w.log.push("notifyOne");
-      w.notifyOnes++;
-      notifyOne(w);
-    }),
-  ),
+  onSomeOp("pollOp", step(pollOp)),
+  onSomeOp("dropOp", step(dropOp)),
+  callNotifyOne,
+  callNotifyOne,
   plain(
     "notifyWaiters",
     step((w) => {
@@ -268,28 +238,21 @@ test("Notify: step-by-step model (MockTask)", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Scenario {
+interface Scenario extends RuntimeScenario {
   readonly waiters: readonly number[];
   /** Notifier steps: 0 notifyOne, 1 yield, 2 notifyWaiters. */
   readonly notifier: readonly number[];
-  readonly aborts: readonly { readonly after: number; readonly target: number }[];
-  readonly scheduling: Scheduling;
 }
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .record({
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
+  {
     // Per waiter: yields between two waits.
     waiters: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 5 }),
     notifier: fc.array(fc.constantFrom(0, 0, 0, 1, 1, 2), { maxLength: 16 }),
-    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 12 }), target: fc.nat() }), {
-      maxLength: 3,
-    }),
-    scheduling: schedulingArb,
-  })
-  .map((s) => ({
-    ...s,
-    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % s.waiters.length })),
-  }));
+  },
+  { maxAfter: 12, maxAborts: 3 },
+  (s) => s.waiters.length,
+);
 
 interface Stats {
   notifyOnes: number;
@@ -301,7 +264,7 @@ interface Stats {
 /** The permit flag behind a Notify (white-box). */
 const permitOf = (n: Notify) => (n as unknown as { permit: boolean }).permit;
 
-function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+function scenarioTasks(s: Scenario, stats: Stats, spawn: Spawn) {
   const notify = new Notify();
   // Count the notifyOne calls that coalesce with a stored permit, including the ones a dropped
   // future makes to pass its notification on.
@@ -334,17 +297,8 @@ function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => Jo
       }
     }),
   );
-  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
-  const aborter = spawn(
-    future(function* () {
-      let t = 0;
-      for (const a of aborts) {
-        for (; t < a.after; t++) yield* yieldNow();
-        waiters[a.target]!.abort();
-      }
-    }),
-  );
-  return { notify, waiters, others: [notifier, aborter] };
+  const aborter = spawnAborter(spawn, s.aborts, waiters);
+  return { notify, waiters, others: [notifier, aborter], stats };
 }
 
 /**
@@ -379,14 +333,15 @@ function stop(rt: Runtime | null, waiters: readonly JoinHandle<void>[]): void {
 const newStats = (): Stats => ({ notifyOnes: 0, coalesced: 0, completions: 0, broadcasts: 0 });
 
 test("Notify: waiter tasks with random aborts (FIFO and random scheduling)", () => {
-  fc.assert(
-    fc.property(scenarioArb, (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const stats = newStats();
-      const { notify, waiters, others } = scenarioTasks(s, stats, (f) => rt.spawn(f));
-      settle(rt);
-      expectFinished(rt, others, label);
+  settledProperty(
+    scenarioArb,
+    300,
+    (s, spawn) => {
+      const started = scenarioTasks(s, newStats(), spawn);
+      // The waiters loop forever: only the notifier and the controller finish by themselves.
+      return { ...started, handles: started.others };
+    },
+    (_, { stats, notify, waiters }, label, rt) => {
       const violation = quiescentViolation(stats, notify, waiters);
       assert.equal(violation, null, `${label}: ${violation}\n${rt.dump()}`);
       stop(rt, waiters);
@@ -399,42 +354,32 @@ test("Notify: waiter tasks with random aborts (FIFO and random scheduling)", () 
           `${label}: a notification was lost when waiters were aborted`,
         );
       }
-    }),
-    fcParams(300),
+    },
   );
 });
 
 test("Notify: the same scenarios through rt.run", async () => {
-  await fc.assert(
-    fc.asyncProperty(scenarioArb, async (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const stats = newStats();
-      await runWatched(
-        rt,
-        future(function* () {
-          const { notify, waiters, others } = scenarioTasks(s, stats, (f) => rt.spawn(f));
-          for (const h of others) yield* h;
-          // Let the waiters run until nothing is left to do (bounded, so a lost wakeup fails).
-          let spins = 0;
-          for (; quiescentViolation(stats, notify, waiters) !== null; spins++) {
-            assert.ok(
-              spins < 500,
-              `${label}: ${quiescentViolation(stats, notify, waiters)}\n${rt.dump()}`,
-            );
-            yield* yieldNow();
-          }
-          stop(null, waiters);
-          for (const h of waiters) {
-            yield* h.catch((e) => {
-              if (!(e instanceof Cancelled)) throw e;
-            });
-          }
-          assert.equal(notify.waiters.length, 0, label);
-        }),
-        label,
-      );
-    }),
-    fcParams(60),
-  );
+  await runtimeAsyncProperty(scenarioArb, 60, async (s, rt, label) => {
+    const stats = newStats();
+    await runWatched(
+      rt,
+      future(function* () {
+        const { notify, waiters, others } = scenarioTasks(s, stats, (f) => rt.spawn(f));
+        for (const h of others) yield* h;
+        // Let the waiters run until nothing is left to do (bounded, so a lost wakeup fails).
+        let spins = 0;
+        for (; quiescentViolation(stats, notify, waiters) !== null; spins++) {
+          assert.ok(
+            spins < 500,
+            `${label}: ${quiescentViolation(stats, notify, waiters)}\n${rt.dump()}`,
+          );
+          yield* yieldNow();
+        }
+        stop(null, waiters);
+        yield* joinAll(waiters);
+        assert.equal(notify.waiters.length, 0, label);
+      }),
+      label,
+    );
+  });
 });

@@ -6,9 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
-  Cancelled,
   ChannelClosed,
-  type Future,
   future,
   type JoinHandle,
   type OneshotReceiver,
@@ -18,20 +16,24 @@ import {
 } from "../../src/index.js";
 import { MockTask } from "../../src/testing/index.js";
 import {
+  type RuntimeScenario,
+  runProperty,
+  type Spawn,
+  scenarioArbitrary,
+  settledProperty,
+  spawnAborter,
+} from "./scenario.js";
+import {
   attempt,
-  describeScheduling,
+  checkedBy,
   expectError,
-  expectFinished,
   expectPending,
   expectReady,
   fcParams,
+  pick,
   plain,
+  recent,
   runSteps,
-  runtimeFor,
-  runWatched,
-  type Scheduling,
-  schedulingArb,
-  settle,
   show,
   withArg,
 } from "./support.js";
@@ -89,7 +91,7 @@ function newWorld(): World {
 }
 
 function where(w: World): string {
-  return `stored ${w.stored}, senderGone ${w.senderGone}, receiverClosed ${w.receiverClosed}, rxDone ${w.rxDone}\n  ${w.log.slice(-8).join("\n  ")}`;
+  return `stored ${w.stored}, senderGone ${w.senderGone}, receiverClosed ${w.receiverClosed}, rxDone ${w.rxDone}\n  ${recent(w.log)}`;
 }
 
 function checkInvariants(w: World): void {
@@ -110,12 +112,7 @@ function checkInvariants(w: World): void {
   }
 }
 
-function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
-  return (w: World, ...a: A): void => {
-    body(w, ...a);
-    checkInvariants(w);
-  };
-}
+const step = checkedBy(checkInvariants);
 
 function pollRx(w: World): void {
   const out = attempt(() => w.rxTask.poll());
@@ -241,14 +238,14 @@ const commands = [
   withArg(
     "pollClosed",
     fc.nat(),
-    step((w, k: number) => pollClosed(w, w.closedOps[k % w.closedOps.length]!)),
+    step((w, k: number) => pollClosed(w, pick(w.closedOps, k))),
     (w) => w.closedOps.length > 0,
   ),
   withArg(
     "dropClosed",
     fc.nat(),
     step((w, k: number) => {
-      const op = w.closedOps[k % w.closedOps.length]!;
+      const op = pick(w.closedOps, k);
       op.task.drop();
       w.closedOps = w.closedOps.filter((o) => o !== op);
       assert.equal(op.task.wakerRefCount, 0, "a dropped closed() kept a waker");
@@ -286,14 +283,12 @@ interface Pair {
   readonly recvMode: "await" | "try" | "close";
 }
 
-interface Scenario {
+interface Scenario extends RuntimeScenario {
   readonly pairs: readonly Pair[];
-  readonly aborts: readonly { readonly after: number; readonly target: number }[];
-  readonly scheduling: Scheduling;
 }
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .record({
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
+  {
     pairs: fc.array(
       fc.record({
         sendAfter: fc.integer({ min: 0, max: 4 }),
@@ -303,15 +298,10 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       }),
       { minLength: 1, maxLength: 6 },
     ),
-    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 8 }), target: fc.nat() }), {
-      maxLength: 4,
-    }),
-    scheduling: schedulingArb,
-  })
-  .map((s) => ({
-    ...s,
-    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % (2 * s.pairs.length) })),
-  }));
+  },
+  { maxAfter: 8, maxAborts: 4 },
+  (s) => 2 * s.pairs.length,
+);
 
 interface PairLedger {
   sent: boolean;
@@ -320,11 +310,8 @@ interface PairLedger {
   closedSeen: boolean;
 }
 
-function scenarioTasks(
-  s: Scenario,
-  ledgers: PairLedger[],
-  spawn: <T>(f: Future<T>) => JoinHandle<T>,
-) {
+function scenarioTasks(s: Scenario, spawn: Spawn) {
+  const ledgers: PairLedger[] = [];
   const handles: JoinHandle<void>[] = [];
   s.pairs.forEach((pair, i) => {
     const [tx, rx] = oneshot<V>();
@@ -368,19 +355,8 @@ function scenarioTasks(
     }).finally(() => rx.drop());
     handles.push(spawn(sender), spawn(receiver));
   });
-  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
-  handles.push(
-    spawn(
-      future(function* () {
-        let t = 0;
-        for (const a of aborts) {
-          for (; t < a.after; t++) yield* yieldNow();
-          handles[a.target]!.abort();
-        }
-      }),
-    ),
-  );
-  return handles;
+  handles.push(spawnAborter(spawn, s.aborts, handles));
+  return { handles, ledgers };
 }
 
 function checkLedgers(ledgers: readonly PairLedger[], label: string): void {
@@ -397,48 +373,22 @@ function checkLedgers(ledgers: readonly PairLedger[], label: string): void {
 }
 
 test("oneshot: sender and receiver tasks with random aborts (FIFO and random scheduling)", () => {
-  fc.assert(
-    fc.property(scenarioArb, (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const ledgers: PairLedger[] = [];
-      const handles = scenarioTasks(s, ledgers, (f) => rt.spawn(f));
-      settle(rt);
-      expectFinished(rt, handles, label);
-      checkLedgers(ledgers, label);
-      // A receiver that was not aborted got the value if it was sent (a send succeeds only
-      // before close(), and a value sent before close() is still received).
-      s.pairs.forEach((_, i) => {
-        const l = ledgers[i]!;
-        const receiverAborted = s.aborts.some((a) => a.target === 2 * i + 1);
-        if (l.sent && !receiverAborted) {
-          assert.equal(l.received, i, `${label}: pair ${i}: value sent but not received`);
-        }
-      });
-    }),
-    fcParams(300),
-  );
+  settledProperty(scenarioArb, 300, scenarioTasks, (s, { ledgers }, label) => {
+    checkLedgers(ledgers, label);
+    // A receiver that was not aborted got the value if it was sent (a send succeeds only
+    // before close(), and a value sent before close() is still received).
+    s.pairs.forEach((_, i) => {
+      const l = ledgers[i]!;
+      const receiverAborted = s.aborts.some((a) => a.target === 2 * i + 1);
+      if (l.sent && !receiverAborted) {
+        assert.equal(l.received, i, `${label}: pair ${i}: value sent but not received`);
+      }
+    });
+  });
 });
 
 test("oneshot: the same scenarios through rt.run", async () => {
-  await fc.assert(
-    fc.asyncProperty(scenarioArb, async (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const ledgers: PairLedger[] = [];
-      await runWatched(
-        rt,
-        future(function* () {
-          for (const h of scenarioTasks(s, ledgers, (f) => rt.spawn(f))) {
-            yield* h.catch((e) => {
-              if (!(e instanceof Cancelled)) throw e;
-            });
-          }
-        }),
-        label,
-      );
-      checkLedgers(ledgers, label);
-    }),
-    fcParams(60),
+  await runProperty(scenarioArb, 60, scenarioTasks, (_, { ledgers }, label) =>
+    checkLedgers(ledgers, label),
   );
 });

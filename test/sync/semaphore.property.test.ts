@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
-  Cancelled,
   type Future,
   future,
   type JoinHandle,
@@ -18,21 +17,28 @@ import {
 } from "../../src/index.js";
 import { MockTask } from "../../src/testing/index.js";
 import {
+  type RuntimeScenario,
+  runProperty,
+  type Spawn,
+  scenarioArbitrary,
+  settledProperty,
+  spawnAborter,
+} from "./scenario.js";
+import {
   attempt,
-  describeScheduling,
+  checkedBy,
   expectError,
-  expectFinished,
   expectPending,
+  expectQueued,
   expectReady,
   fcParams,
+  finishOp,
+  onSomeOp,
   Probe,
+  pick,
   plain,
+  recent,
   runSteps,
-  runtimeFor,
-  runWatched,
-  type Scheduling,
-  schedulingArb,
-  settle,
   show,
   withArg,
 } from "./support.js";
@@ -64,7 +70,7 @@ interface World {
 }
 
 function where(w: World): string {
-  return `available ${w.available}, queue [${w.queue.map((o) => `${o.id}:${o.assigned}/${o.n}`)}], closed ${w.closed}\n  ${w.log.slice(-8).join("\n  ")}`;
+  return `available ${w.available}, queue [${w.queue.map((o) => `${o.id}:${o.assigned}/${o.n}`)}], closed ${w.closed}\n  ${recent(w.log)}`;
 }
 
 /** Model of `release(n)`: permits go to the queue head first, also partially. */
@@ -81,12 +87,6 @@ function release(w: World, n: number): void {
   }
 }
 
-function finish(w: World, op: Op): void {
-  w.ops = w.ops.filter((o) => o !== op);
-  op.parked = false;
-  assert.equal(op.task.wakerRefCount, 0, `op ${op.id} finished holding a waker`);
-}
-
 function pollOp(w: World, op: Op): void {
   const out = attempt(() => op.task.poll());
   const what = `poll of acquire(${op.n}) op ${op.id}`;
@@ -94,7 +94,7 @@ function pollOp(w: World, op: Op): void {
   if (!op.entered) {
     if (w.closed) {
       expectError(out, SemaphoreClosed, what);
-      finish(w, op);
+      finishOp(w, op);
       return;
     }
     if (w.queue.length === 0 && w.available >= op.n) {
@@ -103,10 +103,7 @@ function pollOp(w: World, op: Op): void {
       succeed(w, op, out, what);
       return;
     }
-    expectPending(out, `${what}; ${where(w)}`);
-    op.entered = true;
-    op.parked = true;
-    w.queue.push(op);
+    expectQueued(w.queue, op, out, `${what}; ${where(w)}`);
     release(w, 0);
     return;
   }
@@ -119,7 +116,7 @@ function pollOp(w: World, op: Op): void {
     const back = op.assigned;
     op.assigned = 0;
     release(w, back);
-    finish(w, op);
+    finishOp(w, op);
     return;
   }
   expectPending(out, `${what}; ${where(w)}`);
@@ -130,7 +127,7 @@ function succeed(w: World, op: Op, out: ReturnType<typeof attempt>, what: string
   const permit = expectReady(out, `${what}; ${where(w)}`) as SemaphorePermit;
   assert.equal(permit.permits, op.n);
   w.permits.push(permit);
-  finish(w, op);
+  finishOp(w, op);
 }
 
 function dropOp(w: World, op: Op): void {
@@ -140,7 +137,7 @@ function dropOp(w: World, op: Op): void {
   const back = op.assigned;
   op.assigned = 0;
   release(w, back);
-  finish(w, op);
+  finishOp(w, op);
 }
 
 function checkInvariants(w: World): void {
@@ -167,16 +164,23 @@ function checkInvariants(w: World): void {
   }
 }
 
-function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
-  return (w: World, ...a: A): void => {
-    body(w, ...a);
-    checkInvariants(w);
-  };
+const step = checkedBy(checkInvariants);
+
+/** A command on one of the permits held (taken out of `w.permits`), when there is one. */
+function onSomePermit(name: string, body: (w: World, p: SemaphorePermit) => void) {
+  return withArg(
+    name,
+    fc.nat(),
+    step((w: World, k: number) => {
+      const p = pick(w.permits, k);
+      w.permits = w.permits.filter((q) => q !== p);
+      body(w, p);
+    }),
+    (w) => w.permits.length > 0,
+  );
 }
 
-function pick<T>(items: readonly T[], k: number): T {
-  return items[k % items.length]!;
-}
+const pollAgain = onSomeOp("pollOp", step(pollOp));
 
 const acquire = withArg(
   "acquire",
@@ -219,62 +223,26 @@ const commands = [
       }
     }),
   ),
-  withArg(
-    "pollOp",
-    fc.nat(),
-    step((w, k: number) => pollOp(w, pick(w.ops, k))),
-    (w) => w.ops.length > 0,
-  ),
-  withArg(
-    "pollOp",
-    fc.nat(),
-    step((w, k: number) => pollOp(w, pick(w.ops, k))),
-    (w) => w.ops.length > 0,
-  ),
-  withArg(
-    "dropOp",
-    fc.nat(),
-    step((w, k: number) => dropOp(w, pick(w.ops, k))),
-    (w) => w.ops.length > 0,
-  ),
-  withArg(
-    "release",
-    fc.nat(),
-    step((w, k: number) => {
-      const p = pick(w.permits, k);
-      w.permits = w.permits.filter((q) => q !== p);
-      p.release();
-      p.release(); // idempotent
-      w.log.push(`release ${p.permits}`);
-      release(w, p.permits);
-    }),
-    (w) => w.permits.length > 0,
-  ),
-  withArg(
-    "release",
-    fc.nat(),
-    step((w, k: number) => {
-      const p = pick(w.permits, k);
-      w.permits = w.permits.filter((q) => q !== p);
-      p[Symbol.dispose]();
-      w.log.push(`dispose ${p.permits}`);
-      release(w, p.permits);
-    }),
-    (w) => w.permits.length > 0,
-  ),
-  withArg(
-    "forget",
-    fc.nat(),
-    step((w, k: number) => {
-      const p = pick(w.permits, k);
-      w.permits = w.permits.filter((q) => q !== p);
-      p.forget();
-      p.release(); // no effect after forget
-      w.log.push(`forget ${p.permits}`);
-      w.forgotten += p.permits;
-    }),
-    (w) => w.permits.length > 0,
-  ),
+  pollAgain,
+  pollAgain,
+  onSomeOp("dropOp", step(dropOp)),
+  onSomePermit("release", (w, p) => {
+    p.release();
+    p.release(); // idempotent
+    w.log.push(`release ${p.permits}`);
+    release(w, p.permits);
+  }),
+  onSomePermit("release", (w, p) => {
+    p[Symbol.dispose]();
+    w.log.push(`dispose ${p.permits}`);
+    release(w, p.permits);
+  }),
+  onSomePermit("forget", (w, p) => {
+    p.forget();
+    p.release(); // no effect after forget
+    w.log.push(`forget ${p.permits}`);
+    w.forgotten += p.permits;
+  }),
   withArg(
     "addPermits",
     fc.integer({ min: 0, max: 3 }),
@@ -341,11 +309,9 @@ type TaskOp =
   | { readonly k: "add"; readonly n: number }
   | { readonly k: "close" };
 
-interface Scenario {
+interface Scenario extends RuntimeScenario {
   readonly initial: number;
   readonly tasks: readonly (readonly TaskOp[])[];
-  readonly aborts: readonly { readonly after: number; readonly target: number }[];
-  readonly scheduling: Scheduling;
 }
 
 const taskOp: fc.Arbitrary<TaskOp> = fc.oneof(
@@ -373,25 +339,22 @@ const taskOp: fc.Arbitrary<TaskOp> = fc.oneof(
   { arbitrary: fc.constant({ k: "close" as const }), weight: 1 },
 );
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .record({
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
+  {
     initial: fc.integer({ min: 1, max: 4 }),
     tasks: fc.array(fc.array(taskOp, { maxLength: 8 }), { minLength: 1, maxLength: 5 }),
-    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 10 }), target: fc.nat() }), {
-      maxLength: 3,
-    }),
-    scheduling: schedulingArb,
-  })
-  .map((s) => ({
-    ...s,
-    // A request larger than every permit there will ever be would wait forever: cap it.
-    tasks: s.tasks.map((ops) =>
-      ops.map((op) =>
-        op.k === "acquire" || op.k === "try" ? { ...op, n: Math.min(op.n, s.initial) } : op,
-      ),
+  },
+  { maxAfter: 10, maxAborts: 3 },
+  (s) => s.tasks.length,
+).map((s) => ({
+  ...s,
+  // A request larger than every permit there will ever be would wait forever: cap it.
+  tasks: s.tasks.map((ops) =>
+    ops.map((op) =>
+      op.k === "acquire" || op.k === "try" ? { ...op, n: Math.min(op.n, s.initial) } : op,
     ),
-    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % s.tasks.length })),
-  }));
+  ),
+}));
 
 interface Stats {
   held: number;
@@ -449,7 +412,7 @@ interface QueueEntry {
   readonly served: () => boolean;
 }
 
-function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+function scenarioTasks(s: Scenario, stats: Stats, spawn: Spawn) {
   const sem = new Semaphore(s.initial);
   let nextId = 1;
   const hold = function* (permit: SemaphorePermit, ticks: number) {
@@ -489,19 +452,8 @@ function scenarioTasks(s: Scenario, stats: Stats, spawn: <T>(f: Future<T>) => Jo
       }
     });
   const handles: JoinHandle<void>[] = s.tasks.map((ops) => spawn(worker(ops)));
-  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
-  handles.push(
-    spawn(
-      future(function* () {
-        let t = 0;
-        for (const a of aborts) {
-          for (; t < a.after; t++) yield* yieldNow();
-          handles[a.target]!.abort();
-        }
-      }),
-    ),
-  );
-  return { handles, sem };
+  handles.push(spawnAborter(spawn, s.aborts, handles));
+  return { handles, sem, stats };
 }
 
 function checkStats(s: Scenario, stats: Stats, sem: Semaphore, label: string): void {
@@ -523,44 +475,14 @@ const newStats = (s: Scenario): Stats => ({
   queued: [],
   violations: [],
 });
+const start = (s: Scenario, spawn: Spawn) => scenarioTasks(s, newStats(s), spawn);
+const check = (s: Scenario, { stats, sem }: ReturnType<typeof start>, label: string) =>
+  checkStats(s, stats, sem, label);
 
 test("Semaphore: tasks acquiring and holding permits with random aborts (FIFO and random scheduling)", () => {
-  fc.assert(
-    fc.property(scenarioArb, (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const stats = newStats(s);
-      const { handles, sem } = scenarioTasks(s, stats, (f) => rt.spawn(f));
-      settle(rt);
-      expectFinished(rt, handles, label);
-      checkStats(s, stats, sem, label);
-    }),
-    fcParams(300),
-  );
+  settledProperty(scenarioArb, 300, start, check);
 });
 
 test("Semaphore: the same scenarios through rt.run", async () => {
-  await fc.assert(
-    fc.asyncProperty(scenarioArb, async (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const stats = newStats(s);
-      let sem: Semaphore | null = null;
-      await runWatched(
-        rt,
-        future(function* () {
-          const tasks = scenarioTasks(s, stats, (f) => rt.spawn(f));
-          sem = tasks.sem;
-          for (const h of tasks.handles) {
-            yield* h.catch((e) => {
-              if (!(e instanceof Cancelled)) throw e;
-            });
-          }
-        }),
-        label,
-      );
-      checkStats(s, stats, sem!, label);
-    }),
-    fcParams(60),
-  );
+  await runProperty(scenarioArb, 60, start, check);
 });

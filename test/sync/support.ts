@@ -256,3 +256,76 @@ export function fcParams(runs: number): {
     ...(process.env.FC_SEED !== undefined && Number.isInteger(seed) ? { seed } : {}),
   };
 }
+
+/**
+ * Wraps a command body so that `check` (the model's invariants) runs after it:
+ * `const step = checkedBy(checkInvariants)`, then `step((w, arg) => ...)`.
+ */
+export function checkedBy<W>(check: (w: W) => void) {
+  return <A extends unknown[]>(body: (w: W, ...a: A) => void) =>
+    (w: W, ...a: A): void => {
+      body(w, ...a);
+      check(w);
+    };
+}
+
+/** The `k`-th item, wrapping around (`items` is not empty). */
+export function pick<T>(items: readonly T[], k: number): T {
+  return items[k % items.length]!;
+}
+
+/** A command on one of the pending ops of the world (`k % ops.length`), when there is one. */
+export function onSomeOp<W extends { readonly ops: readonly O[] }, O>(
+  name: string,
+  body: (w: W, op: O) => void,
+): fc.Arbitrary<fc.Command<W, W>> {
+  return withArg<W, number>(
+    name,
+    fc.nat(),
+    (w, k) => body(w, pick(w.ops, k)),
+    (w) => w.ops.length > 0,
+  );
+}
+
+/** An operation of a step-by-step model: a future polled by hand through a MockTask. */
+export interface TaskOp {
+  readonly id: number;
+  readonly task: { readonly wakerRefCount: number };
+  parked: boolean;
+}
+
+/**
+ * The op is over (completed or dropped): it leaves `w.ops`, is no longer parked, and (unless
+ * `keepsWaker`) must not hold a waker any more.
+ */
+export function finishOp<O extends TaskOp>(
+  w: { ops: O[] },
+  op: O,
+  name = `op ${op.id}`,
+  keepsWaker = false,
+): void {
+  w.ops = w.ops.filter((o) => o !== op);
+  op.parked = false;
+  if (!keepsWaker) assert.equal(op.task.wakerRefCount, 0, `${name} finished holding a waker`);
+}
+
+/** The last lines of a model's log, for assertion messages. */
+export function recent(log: readonly string[]): string {
+  return log.slice(-8).join("\n  ");
+}
+
+/**
+ * The first poll of a wait returned Pending (asserted): in the model, the op is now parked in the
+ * FIFO queue of waiters.
+ */
+export function expectQueued<O extends { entered: boolean; parked: boolean }>(
+  queue: O[],
+  op: O,
+  out: Outcome<unknown>,
+  what: string,
+): void {
+  expectPending(out, what);
+  op.entered = true;
+  op.parked = true;
+  queue.push(op);
+}

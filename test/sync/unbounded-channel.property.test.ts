@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
-  Cancelled,
   ChannelClosed,
   Done,
   type Future,
@@ -20,20 +19,27 @@ import {
 } from "../../src/index.js";
 import { MockTask } from "../../src/testing/index.js";
 import {
+  drain,
+  type RuntimeScenario,
+  runProperty,
+  type Spawn,
+  scenarioArbitrary,
+  settledProperty,
+  spawnAborter,
+} from "./scenario.js";
+import {
   attempt,
-  describeScheduling,
+  checkedBy,
   expectError,
-  expectFinished,
   expectPending,
   expectReady,
   fcParams,
+  finishOp,
+  onSomeOp,
+  pick,
   plain,
+  recent,
   runSteps,
-  runtimeFor,
-  runWatched,
-  type Scheduling,
-  schedulingArb,
-  settle,
   show,
   withArg,
 } from "./support.js";
@@ -90,7 +96,7 @@ function newWorld(): World {
 }
 
 function where(w: World): string {
-  return `buffer [${w.buffer}], closed ${w.closed}, rxDropped ${w.rxDropped}, senders ${w.sendersAlive}\n  ${w.log.slice(-8).join("\n  ")}`;
+  return `buffer [${w.buffer}], closed ${w.closed}, rxDropped ${w.rxDropped}, senders ${w.sendersAlive}\n  ${recent(w.log)}`;
 }
 
 const exhausted = (w: World) => w.buffer.length === 0 && (w.closed || w.sendersAlive === 0);
@@ -103,14 +109,10 @@ function take(w: World, got: V, what: string): void {
 }
 
 function finish(w: World, op: Op): void {
-  w.ops = w.ops.filter((o) => o !== op);
-  op.parked = false;
   // pollNext is the stream protocol: like Rust's poll_next, its waker stays registered until the
   // next poll or event (a pollFn has nothing to deregister it on drop). Every other op, completed
   // or dropped, holds no waker.
-  if (op.kind !== "next") {
-    assert.equal(op.task.wakerRefCount, 0, `op ${op.id} (${op.kind}) finished holding a waker`);
-  }
+  finishOp(w, op, `op ${op.id} (${op.kind})`, op.kind === "next");
 }
 
 function pollOp(w: World, op: Op): void {
@@ -174,16 +176,17 @@ function checkInvariants(w: World): void {
   );
 }
 
-function step<A extends unknown[]>(body: (w: World, ...a: A) => void) {
-  return (w: World, ...a: A): void => {
-    body(w, ...a);
-    checkInvariants(w);
-  };
+const step = checkedBy(checkInvariants);
+
+function dropOp(w: World, op: Op): void {
+  const length = w.rx.length;
+  op.task.drop();
+  w.log.push(`drop op ${op.id}`);
+  assert.equal(w.rx.length, length, "a dropped op consumed a message");
+  finish(w, op);
 }
 
-function pick<T>(items: readonly T[], k: number): T {
-  return items[k % items.length]!;
-}
+const aliveSenders = (w: World) => w.senders.map((_, i) => i).filter((i) => w.alive[i]);
 
 const noRecvOp = (w: World) => !w.ops.some((o) => o.kind !== "closed");
 
@@ -254,31 +257,13 @@ const commands = [
       else assert.equal(expectReady(out, "tryRecv"), undefined);
     }),
   ),
-  withArg(
-    "pollOp",
-    fc.nat(),
-    step((w, k: number) => pollOp(w, pick(w.ops, k))),
-    (w) => w.ops.length > 0,
-  ),
-  withArg(
-    "dropOp",
-    fc.nat(),
-    step((w, k: number) => {
-      const op = pick(w.ops, k);
-      const length = w.rx.length;
-      op.task.drop();
-      w.log.push(`drop op ${op.id}`);
-      assert.equal(w.rx.length, length, "a dropped op consumed a message");
-      finish(w, op);
-    }),
-    (w) => w.ops.length > 0,
-  ),
+  onSomeOp("pollOp", step(pollOp)),
+  onSomeOp("dropOp", step(dropOp)),
   withArg(
     "cloneSender",
     fc.nat(),
     step((w, k: number) => {
-      const alive = w.senders.map((_, i) => i).filter((i) => w.alive[i]);
-      const s = pick(alive, k);
+      const s = pick(aliveSenders(w), k);
       w.senders.push(w.senders[s]!.clone());
       w.alive.push(true);
       w.sendersAlive++;
@@ -290,8 +275,7 @@ const commands = [
     "dropSender",
     fc.nat(),
     step((w, k: number) => {
-      const alive = w.senders.map((_, i) => i).filter((i) => w.alive[i]);
-      const s = pick(alive, k);
+      const s = pick(aliveSenders(w), k);
       w.senders[s]!.drop();
       w.senders[s]!.drop();
       w.alive[s] = false;
@@ -349,31 +333,24 @@ test("unbounded channel: step-by-step model (MockTask)", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Scenario {
+interface Scenario extends RuntimeScenario {
   readonly producers: readonly (readonly number[])[];
   /** Consumer steps: 0 recv, 1 recvMany(3), 2 tryRecv, 3 yield, 4 close. */
   readonly consumer: readonly number[];
-  readonly aborts: readonly { readonly after: number; readonly target: number }[];
-  readonly scheduling: Scheduling;
 }
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .record({
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
+  {
     // Producer steps: n > 0 sends n values, 0 yields.
     producers: fc.array(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 10 }), {
       minLength: 1,
       maxLength: 4,
     }),
     consumer: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 12 }),
-    aborts: fc.array(fc.record({ after: fc.integer({ min: 0, max: 10 }), target: fc.nat() }), {
-      maxLength: 3,
-    }),
-    scheduling: schedulingArb,
-  })
-  .map((s) => ({
-    ...s,
-    aborts: s.aborts.map((a) => ({ after: a.after, target: a.target % (s.producers.length + 1) })),
-  }));
+  },
+  { maxAfter: 10, maxAborts: 3 },
+  (s) => s.producers.length + 1,
+);
 
 interface Ledger {
   readonly sent: V[];
@@ -382,7 +359,7 @@ interface Ledger {
   readonly discarded: V[];
 }
 
-function scenarioTasks(s: Scenario, ledger: Ledger, spawn: <T>(f: Future<T>) => JoinHandle<T>) {
+function scenarioTasks(s: Scenario, ledger: Ledger, spawn: Spawn) {
   const [tx, rx] = unboundedChannel<V>();
   const senders = s.producers.map(() => tx.clone());
   tx.drop();
@@ -431,32 +408,8 @@ function scenarioTasks(s: Scenario, ledger: Ledger, spawn: <T>(f: Future<T>) => 
   });
   const handles: JoinHandle<void>[] = s.producers.map((_, p) => spawn(producer(p)));
   handles.push(spawn(consumer));
-  const aborts = [...s.aborts].sort((a, b) => a.after - b.after);
-  handles.push(
-    spawn(
-      future(function* () {
-        let t = 0;
-        for (const a of aborts) {
-          for (; t < a.after; t++) yield* yieldNow();
-          handles[a.target]!.abort();
-        }
-      }),
-    ),
-  );
-  return { handles, rx };
-}
-
-function drain(rx: Receiver<V>): V[] {
-  const out: V[] = [];
-  for (;;) {
-    try {
-      const v = rx.tryRecv();
-      if (v === undefined) return out;
-      out.push(v);
-    } catch {
-      return out;
-    }
-  }
+  handles.push(spawnAborter(spawn, s.aborts, handles));
+  return { handles, rx, ledger };
 }
 
 function checkLedger(ledger: Ledger, rx: Receiver<V>, label: string): void {
@@ -477,44 +430,14 @@ function checkLedger(ledger: Ledger, rx: Receiver<V>, label: string): void {
 }
 
 const newLedger = (): Ledger => ({ sent: [], handedBack: [], received: [], discarded: [] });
+const start = (s: Scenario, spawn: Spawn) => scenarioTasks(s, newLedger(), spawn);
+const check = (_: Scenario, { ledger, rx }: ReturnType<typeof start>, label: string) =>
+  checkLedger(ledger, rx, label);
 
 test("unbounded channel: producer and consumer tasks with random aborts (FIFO and random scheduling)", () => {
-  fc.assert(
-    fc.property(scenarioArb, (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const ledger = newLedger();
-      const { handles, rx } = scenarioTasks(s, ledger, (f) => rt.spawn(f));
-      settle(rt);
-      expectFinished(rt, handles, label);
-      checkLedger(ledger, rx, label);
-    }),
-    fcParams(300),
-  );
+  settledProperty(scenarioArb, 300, start, check);
 });
 
 test("unbounded channel: the same scenarios through rt.run", async () => {
-  await fc.assert(
-    fc.asyncProperty(scenarioArb, async (s) => {
-      const label = describeScheduling(s.scheduling);
-      const rt = runtimeFor(s.scheduling);
-      const ledger = newLedger();
-      let rx: Receiver<V> | null = null;
-      await runWatched(
-        rt,
-        future(function* () {
-          const tasks = scenarioTasks(s, ledger, (f) => rt.spawn(f));
-          rx = tasks.rx;
-          for (const h of tasks.handles) {
-            yield* h.catch((e) => {
-              if (!(e instanceof Cancelled)) throw e;
-            });
-          }
-        }),
-        label,
-      );
-      checkLedger(ledger, rx!, label);
-    }),
-    fcParams(60),
-  );
+  await runProperty(scenarioArb, 60, start, check);
 });

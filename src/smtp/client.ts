@@ -1,0 +1,427 @@
+import { asyncFn } from "../future/async-block.js";
+import type { Future } from "../future/future.js";
+import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
+import { BufReader } from "../io/buf-reader.js";
+import { writeAll } from "../io/write.js";
+import { TcpStream } from "../node/tcp.js";
+import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { timeout } from "../time/timeout.js";
+import { InvalidAddressError, SmtpError } from "./errors.js";
+import { dataPayload, hasEightBit } from "./message-data.js";
+import { MAX_REPLY_LINE, ReplyParser, replyError, type SmtpReply } from "./reply.js";
+
+/** Per-command time limits in milliseconds (defaults: RFC 5321 4.5.3.2). */
+export interface SmtpTimeouts {
+  /** Waiting for the 220 greeting (5 min). */
+  readonly greeting: number;
+  /** MAIL FROM (5 min). */
+  readonly mail: number;
+  /** Each RCPT TO (5 min). */
+  readonly rcpt: number;
+  /** DATA until 354 (2 min). */
+  readonly data: number;
+  /** Writing the message (3 min). */
+  readonly dataBlock: number;
+  /** The reply to the final dot (10 min). */
+  readonly dataEnd: number;
+  /** EHLO, HELO, RSET, QUIT (5 min). */
+  readonly command: number;
+}
+
+const MINUTE = 60_000;
+
+/** RFC 5321 section 4.5.3.2 time limits. */
+export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = {
+  greeting: 5 * MINUTE,
+  mail: 5 * MINUTE,
+  rcpt: 5 * MINUTE,
+  data: 2 * MINUTE,
+  dataBlock: 3 * MINUTE,
+  dataEnd: 10 * MINUTE,
+  command: 5 * MINUTE,
+};
+
+/** Options of {@link SmtpClient.connect} and {@link SmtpClient.handshake}. */
+export interface SmtpOptions {
+  /** Server host (default 127.0.0.1). */
+  readonly host?: string;
+  /** Server port (default 25). */
+  readonly port?: number;
+  /** The name this client gives in EHLO/HELO (default "localhost"). */
+  readonly name?: string;
+  /** Per-command time limits; unset ones keep the RFC 5321 defaults. */
+  readonly timeouts?: Partial<SmtpTimeouts>;
+  /** Time limit for the TCP connection (default: the greeting limit). */
+  readonly connectTimeout?: number;
+}
+
+/** An email to send: envelope sender, recipients, and the RFC 5322 message itself. */
+export interface SmtpEnvelope {
+  /** Envelope sender (MAIL FROM); "" is the null reverse-path (bounces). */
+  readonly from: string;
+  /** Envelope recipients (RCPT TO), at least one. */
+  readonly to: readonly string[];
+  /** The message: headers, blank line, body. Line endings are normalised to CRLF. */
+  readonly data: string | Uint8Array;
+}
+
+/** The outcome of {@link SmtpClient.send}. */
+export interface SmtpSendResult {
+  /** Recipients the server accepted (the message was delivered to these). */
+  readonly accepted: readonly string[];
+  /** Recipients the server refused, with its reply. */
+  readonly rejected: readonly { readonly recipient: string; readonly error: SmtpError }[];
+  /** The server's reply to the final dot. */
+  readonly reply: SmtpReply;
+}
+
+/** A transport the client speaks over: a socket, a TLS stream, a simulated or in-memory stream. */
+export type SmtpTransport = AsyncRead & AsyncWrite & { drop?(): void };
+
+const encoder = new TextEncoder();
+
+function checkPath(value: unknown, what: string, allowEmpty: boolean): string {
+  if (typeof value !== "string" || (!allowEmpty && value.length === 0)) {
+    throw new InvalidAddressError(
+      `${what}: expected an address string, got ${describeValue(value)}`,
+      value,
+    );
+  }
+  if (/[\r\n<>]/.test(value)) {
+    throw new InvalidAddressError(
+      `${what}: an address must not contain CR, LF, "<" or ">" (header injection), got ${JSON.stringify(value)}`,
+      value,
+    );
+  }
+  return value;
+}
+
+/**
+ * An SMTP client on the runtime (RFC 5321, with PIPELINING from RFC 2920). Each reply is read
+ * from the socket by a future that stores its task's waker; the socket's data event wakes it,
+ * and the runtime polls it again: the seed's example, for real. It speaks over any
+ * {@link SmtpTransport}, so it runs on real or simulated sockets alike.
+ *
+ * @example
+ * ```ts
+ * const client = yield* SmtpClient.connect({ host: "127.0.0.1", port: 2525 });
+ * const result = yield* client.send({
+ *   from: "alice@example.com",
+ *   to: ["bob@example.com"],
+ *   data: "Subject: hi\r\n\r\nHello Bob\r\n",
+ * });
+ * yield* client.quit();
+ * ```
+ */
+export class SmtpClient {
+  /** The server's EHLO keywords (upper case) and their parameters; empty after a HELO fallback. */
+  readonly extensions = new Map<string, string>();
+  /** The server's greeting line(s). */
+  greeting: readonly string[] = [];
+  private readonly reader: BufReader;
+  private readonly parser = new ReplyParser();
+  private readonly timeouts: SmtpTimeouts;
+  private closed = false;
+
+  /** @internal Use {@link SmtpClient.connect} or {@link SmtpClient.handshake}. */
+  constructor(
+    private readonly io: SmtpTransport,
+    private readonly options: SmtpOptions,
+  ) {
+    this.reader = new BufReader(io, 4096, MAX_REPLY_LINE);
+    this.timeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
+  }
+
+  /**
+   * Connects over TCP and performs the greeting and EHLO (HELO on 500/502).
+   *
+   * @throws {IoError} when the connection fails; {@link SmtpError} when the server refuses (554
+   * greeting) or breaks the protocol; `TimeoutError` when a limit passes.
+   *
+   * Cancel safety: dropping it closes the connection.
+   */
+  static connect(options: SmtpOptions = {}): Future<SmtpClient> {
+    return connectAndGreet(options);
+  }
+
+  /**
+   * Performs the greeting and EHLO over an already open transport.
+   *
+   * Cancel safety: dropping it leaves the transport in an unknown state: drop it too.
+   */
+  static handshake(io: SmtpTransport, options: SmtpOptions = {}): Future<SmtpClient> {
+    return greet(new SmtpClient(io, options));
+  }
+
+  /**
+   * Sends one message: MAIL FROM, RCPT TO for each recipient (pipelined when the server offers
+   * PIPELINING), DATA with CRLF normalisation and dot-stuffing. Succeeds when at least one
+   * recipient was accepted; refused recipients are listed in the result.
+   *
+   * @throws {SmtpError} when MAIL, every RCPT, DATA or the final dot is refused (the transaction
+   * is reset), or on a 421 (the connection is closed).
+   * @throws {InvalidAddressError} for an address with CR, LF, "<" or ">".
+   *
+   * Cancel safety: not cancel-safe: dropping it mid-dialogue leaves the session in an unknown
+   * state, so the connection is closed. A drop after the final dot was written may or may not
+   * have delivered the message.
+   */
+  send(envelope: SmtpEnvelope): Future<SmtpSendResult> {
+    if (envelope === null || typeof envelope !== "object") {
+      throw new InvalidArgumentError(`send: expected an envelope, got ${describeValue(envelope)}`);
+    }
+    const from = checkPath(envelope.from, "send: from", true);
+    if (!Array.isArray(envelope.to) || envelope.to.length === 0) {
+      throw new InvalidArgumentError("send: `to` must list at least one recipient");
+    }
+    const to = envelope.to.map((r, i) => checkPath(r, `send: to[${i}]`, false));
+    const data = typeof envelope.data === "string" ? encoder.encode(envelope.data) : envelope.data;
+    if (!(data instanceof Uint8Array)) {
+      throw new InvalidArgumentError(
+        `send: data must be a string or bytes, got ${describeValue(data)}`,
+      );
+    }
+    return guard(this, sendMessage(this, from, to, data));
+  }
+
+  /**
+   * Resets the current transaction (RSET).
+   *
+   * @throws {SmtpError} when refused.
+   */
+  reset(): Future<void> {
+    return guard(
+      this,
+      command(this, "RSET", this.timeouts.command, 250).map(() => undefined),
+    );
+  }
+
+  /** Says goodbye (QUIT) and closes the connection. Errors of a dying connection are ignored. */
+  quit(): Future<void> {
+    return quitAndClose(this);
+  }
+
+  /** Closes the connection at once. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.io.drop?.();
+  }
+
+  /** True once the connection was closed (by `close`, `quit`, a 421 or a cancelled command). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** @internal Writes one command line. */
+  write(line: string): Future<void> {
+    return writeAll(this.io, encoder.encode(`${line}\r\n`));
+  }
+
+  /** @internal Writes raw bytes (the DATA payload). */
+  writeBytes(bytes: Uint8Array): Future<void> {
+    return writeAll(this.io, bytes);
+  }
+
+  /** @internal Reads one complete reply within `ms`; a 421 closes the connection and throws. */
+  readReply(commandName: string, ms: number): Future<SmtpReply> {
+    return timeout(readReplyLines(this, commandName), ms).map((reply) => {
+      if (reply.code === 421) {
+        this.close();
+        throw replyError(reply, commandName);
+      }
+      return reply;
+    });
+  }
+
+  /** @internal */
+  get limits(): SmtpTimeouts {
+    return this.timeouts;
+  }
+
+  /** @internal */
+  get ehloName(): string {
+    return this.options.name ?? "localhost";
+  }
+
+  /** @internal */
+  get lineReader(): BufReader {
+    return this.reader;
+  }
+
+  /** @internal */
+  get replyParser(): ReplyParser {
+    return this.parser;
+  }
+}
+
+const readReplyLines = asyncFn(function* readReply(client: SmtpClient, commandName: string) {
+  for (;;) {
+    const line = yield* client.lineReader.readLine();
+    if (line === undefined) {
+      client.close();
+      throw new SmtpError(
+        `the server closed the connection (awaiting the reply to ${commandName})`,
+        421,
+        undefined,
+        [],
+        commandName,
+      );
+    }
+    const reply = client.replyParser.push(line, commandName);
+    if (reply !== undefined) return reply;
+  }
+});
+
+/** Sends `line` and expects one of `ok` codes; anything else throws. */
+const command = asyncFn(function* command(
+  client: SmtpClient,
+  line: string,
+  ms: number,
+  ...ok: number[]
+) {
+  yield* client.write(line);
+  const reply = yield* client.readReply(line, ms);
+  if (!ok.includes(reply.code)) throw replyError(reply, line);
+  return reply;
+});
+
+const greet = asyncFn(function* greet(client: SmtpClient) {
+  const greeting = yield* client.readReply("greeting", client.limits.greeting);
+  if (greeting.code !== 220) {
+    client.close();
+    throw replyError(greeting, "greeting");
+  }
+  client.greeting = greeting.lines;
+  yield* client.write(`EHLO ${client.ehloName}`);
+  const ehlo = yield* client.readReply("EHLO", client.limits.command);
+  if (ehlo.code === 250) {
+    for (const line of ehlo.lines.slice(1)) {
+      const [keyword = "", ...params] = line.trim().split(/\s+/);
+      if (keyword !== "") client.extensions.set(keyword.toUpperCase(), params.join(" "));
+    }
+    return client;
+  }
+  if (ehlo.code !== 500 && ehlo.code !== 502) throw replyError(ehlo, "EHLO");
+  yield* command(client, `HELO ${client.ehloName}`, client.limits.command, 250);
+  return client;
+});
+
+const connectAndGreet = asyncFn(function* connectAndGreet(options: SmtpOptions) {
+  const limits = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
+  const socket = yield* TcpStream.connect(
+    { host: options.host ?? "127.0.0.1", port: options.port ?? 25 },
+    { timeout: options.connectTimeout ?? limits.greeting },
+  );
+  const client = new SmtpClient(socket, options);
+  try {
+    return yield* greet(client);
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+});
+
+const sendMessage = asyncFn(function* sendMessage(
+  client: SmtpClient,
+  from: string,
+  to: string[],
+  data: Uint8Array,
+) {
+  const ext = client.extensions;
+  let mail = `MAIL FROM:<${from}>`;
+  if (ext.has("SIZE")) mail += ` SIZE=${data.length}`;
+  if (hasEightBit(data) && ext.has("8BITMIME")) mail += " BODY=8BITMIME";
+  const rcpts = to.map((r) => `RCPT TO:<${r}>`);
+  const limits = client.limits;
+  const accepted: string[] = [];
+  const rejected: { recipient: string; error: SmtpError }[] = [];
+  let mailReply: SmtpReply;
+  if (ext.has("PIPELINING")) {
+    // RFC 2920: MAIL and every RCPT in one write; the replies come back in order.
+    yield* client.write([mail, ...rcpts].join("\r\n"));
+    mailReply = yield* client.readReply(mail, limits.mail);
+    for (let i = 0; i < rcpts.length; i++) {
+      const reply = yield* client.readReply(rcpts[i]!, limits.rcpt);
+      sortRecipient(reply, to[i]!, rcpts[i]!, accepted, rejected);
+    }
+  } else {
+    yield* client.write(mail);
+    mailReply = yield* client.readReply(mail, limits.mail);
+    if (mailReply.code === 250) {
+      for (let i = 0; i < rcpts.length; i++) {
+        yield* client.write(rcpts[i]!);
+        const reply = yield* client.readReply(rcpts[i]!, limits.rcpt);
+        sortRecipient(reply, to[i]!, rcpts[i]!, accepted, rejected);
+      }
+    }
+  }
+  if (mailReply.code !== 250) {
+    yield* resetQuietly(client);
+    throw replyError(mailReply, mail);
+  }
+  if (accepted.length === 0) {
+    yield* resetQuietly(client);
+    throw rejected[0]!.error;
+  }
+  yield* client.write("DATA");
+  const go = yield* client.readReply("DATA", limits.data);
+  if (go.code !== 354) {
+    yield* resetQuietly(client);
+    throw replyError(go, "DATA");
+  }
+  yield* timeout(client.writeBytes(dataPayload(data)), limits.dataBlock);
+  const reply = yield* client.readReply("end of data", limits.dataEnd);
+  if (reply.code !== 250) throw replyError(reply, "end of data");
+  return { accepted, rejected, reply } as SmtpSendResult;
+});
+
+function sortRecipient(
+  reply: SmtpReply,
+  recipient: string,
+  line: string,
+  accepted: string[],
+  rejected: { recipient: string; error: SmtpError }[],
+): void {
+  if (reply.code === 250 || reply.code === 251) accepted.push(recipient);
+  else rejected.push({ recipient, error: replyError(reply, line) });
+}
+
+const resetQuietly = asyncFn(function* resetQuietly(client: SmtpClient) {
+  if (client.isClosed) return;
+  yield* client.write("RSET");
+  yield* client.readReply("RSET", client.limits.command);
+});
+
+const quitAndClose = asyncFn(function* quitAndClose(client: SmtpClient) {
+  if (client.isClosed) return;
+  try {
+    yield* client.write("QUIT");
+    yield* client.readReply("QUIT", client.limits.command);
+  } catch {
+    // The session is over either way.
+  } finally {
+    client.close();
+  }
+});
+
+/**
+ * Runs a dialogue step. A refusal the step recovered from (a 4xx/5xx reply after which the
+ * transaction was reset or ended) leaves the session usable; anything else — cancellation, a
+ * timeout, an I/O or protocol error, a 421 — leaves it in an unknown state, so it is closed.
+ */
+function guard<T>(client: SmtpClient, step: Future<T>): Future<T> {
+  let usable = false;
+  return step
+    .map((value) => {
+      usable = true;
+      return value;
+    })
+    .catch((error: unknown): T => {
+      usable = error instanceof SmtpError && error.replyCode >= 400 && error.replyCode !== 421;
+      throw error;
+    })
+    .finally(() => {
+      if (!usable) client.close();
+    });
+}

@@ -1,0 +1,19 @@
+/**
+ * An SMTP client on the runtime (RFC 5321 with PIPELINING), written against `AsyncRead` /
+ * `AsyncWrite`: it runs on real sockets (`SmtpClient.connect`) or any other transport
+ * (`SmtpClient.handshake`).
+ *
+ * @packageDocumentation
+ */
+export {
+  DEFAULT_SMTP_TIMEOUTS,
+  SmtpClient,
+  type SmtpEnvelope,
+  type SmtpOptions,
+  type SmtpSendResult,
+  type SmtpTimeouts,
+  type SmtpTransport,
+} from "./client.js";
+export { InvalidAddressError, SmtpError } from "./errors.js";
+export { dataPayload } from "./message-data.js";
+export { MAX_REPLY_LINE, MAX_REPLY_LINES, ReplyParser, type SmtpReply } from "./reply.js";
