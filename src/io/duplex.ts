@@ -120,6 +120,7 @@ export class DuplexStream implements AsyncRead, AsyncWrite {
   /** Closes both directions: the other end reads end of stream, its writes fail. */
   drop(): void {
     this.outgoing.end();
+    this.outgoing.writer.release();
     this.incoming.dropReader();
   }
 

@@ -2,13 +2,14 @@ import { asyncFn } from "../future/async-block.js";
 import type { Future } from "../future/future.js";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
 import { BufReader } from "../io/buf-reader.js";
+import { LineTooLong } from "../io/errors.js";
 import { writeAll } from "../io/write.js";
 import { TcpStream } from "../node/tcp.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { timeout } from "../time/timeout.js";
 import { InvalidAddressError, SmtpError } from "./errors.js";
 import { dataPayload, hasEightBit } from "./message-data.js";
-import { MAX_REPLY_LINE, ReplyParser, replyError, type SmtpReply } from "./reply.js";
+import { MAX_REPLY_LINE, protocolError, ReplyParser, replyError, type SmtpReply } from "./reply.js";
 
 /** Per-command time limits in milliseconds (defaults: RFC 5321 4.5.3.2). */
 export interface SmtpTimeouts {
@@ -213,9 +214,9 @@ export class SmtpClient {
     return this.closed;
   }
 
-  /** @internal Writes one command line. */
-  write(line: string): Future<void> {
-    return writeAll(this.io, encoder.encode(`${line}\r\n`));
+  /** @internal Writes one command line (or a pipelined batch) within `ms`. */
+  write(line: string, ms: number): Future<void> {
+    return timeout(writeAll(this.io, encoder.encode(`${line}\r\n`)), ms);
   }
 
   /** @internal Writes raw bytes (the DATA payload). */
@@ -257,7 +258,12 @@ export class SmtpClient {
 
 const readReplyLines = asyncFn(function* readReply(client: SmtpClient, commandName: string) {
   for (;;) {
-    const line = yield* client.lineReader.readLine();
+    const line = yield* client.lineReader.readLine().catch((error: unknown) => {
+      if (error instanceof LineTooLong) {
+        throw protocolError(`a reply line longer than ${MAX_REPLY_LINE} octets`, commandName);
+      }
+      throw error;
+    });
     if (line === undefined) {
       client.close();
       throw new SmtpError(
@@ -280,7 +286,7 @@ const command = asyncFn(function* command(
   ms: number,
   ...ok: number[]
 ) {
-  yield* client.write(line);
+  yield* client.write(line, ms);
   const reply = yield* client.readReply(line, ms);
   if (!ok.includes(reply.code)) throw replyError(reply, line);
   return reply;
@@ -293,7 +299,7 @@ const greet = asyncFn(function* greet(client: SmtpClient) {
     throw replyError(greeting, "greeting");
   }
   client.greeting = greeting.lines;
-  yield* client.write(`EHLO ${client.ehloName}`);
+  yield* client.write(`EHLO ${client.ehloName}`, client.limits.command);
   const ehlo = yield* client.readReply("EHLO", client.limits.command);
   if (ehlo.code === 250) {
     for (const line of ehlo.lines.slice(1)) {
@@ -339,18 +345,18 @@ const sendMessage = asyncFn(function* sendMessage(
   let mailReply: SmtpReply;
   if (ext.has("PIPELINING")) {
     // RFC 2920: MAIL and every RCPT in one write; the replies come back in order.
-    yield* client.write([mail, ...rcpts].join("\r\n"));
+    yield* client.write([mail, ...rcpts].join("\r\n"), limits.mail);
     mailReply = yield* client.readReply(mail, limits.mail);
     for (let i = 0; i < rcpts.length; i++) {
       const reply = yield* client.readReply(rcpts[i]!, limits.rcpt);
       sortRecipient(reply, to[i]!, rcpts[i]!, accepted, rejected);
     }
   } else {
-    yield* client.write(mail);
+    yield* client.write(mail, limits.mail);
     mailReply = yield* client.readReply(mail, limits.mail);
     if (mailReply.code === 250) {
       for (let i = 0; i < rcpts.length; i++) {
-        yield* client.write(rcpts[i]!);
+        yield* client.write(rcpts[i]!, limits.rcpt);
         const reply = yield* client.readReply(rcpts[i]!, limits.rcpt);
         sortRecipient(reply, to[i]!, rcpts[i]!, accepted, rejected);
       }
@@ -364,7 +370,7 @@ const sendMessage = asyncFn(function* sendMessage(
     yield* resetQuietly(client);
     throw rejected[0]!.error;
   }
-  yield* client.write("DATA");
+  yield* client.write("DATA", limits.data);
   const go = yield* client.readReply("DATA", limits.data);
   if (go.code !== 354) {
     yield* resetQuietly(client);
@@ -389,14 +395,14 @@ function sortRecipient(
 
 const resetQuietly = asyncFn(function* resetQuietly(client: SmtpClient) {
   if (client.isClosed) return;
-  yield* client.write("RSET");
+  yield* client.write("RSET", client.limits.command);
   yield* client.readReply("RSET", client.limits.command);
 });
 
 const quitAndClose = asyncFn(function* quitAndClose(client: SmtpClient) {
   if (client.isClosed) return;
   try {
-    yield* client.write("QUIT");
+    yield* client.write("QUIT", client.limits.command);
     yield* client.readReply("QUIT", client.limits.command);
   } catch {
     // The session is over either way.

@@ -37,11 +37,9 @@ export class ReplyParser {
    * many lines.
    */
   push(line: string, command = "reply"): SmtpReply | undefined {
-    if (line.length + 2 > MAX_REPLY_LINE) {
-      throw protocolError(
-        `a reply line of ${line.length + 2} octets (limit ${MAX_REPLY_LINE})`,
-        command,
-      );
+    const octets = utf8Length(line) + 2;
+    if (octets > MAX_REPLY_LINE) {
+      throw protocolError(`a reply line of ${octets} octets (limit ${MAX_REPLY_LINE})`, command);
     }
     const match = /^([2-5][0-9][0-9])([ -]|$)(.*)$/.exec(line);
     if (match === null)
@@ -73,7 +71,18 @@ export class ReplyParser {
   }
 }
 
-function protocolError(what: string, command: string): SmtpError {
+/** The UTF-8 length of `s` in octets, without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
+}
+
+/** The error for a server that broke the protocol (reply code 0). */
+export function protocolError(what: string, command: string): SmtpError {
   return new SmtpError(`the server sent ${what}`, 0, undefined, [], command);
 }
 
