@@ -1269,7 +1269,11 @@ test("dropping a hand-polled send blocked on a full pipe (backpressure) releases
   const { client, io } = await handshaken(16);
   const task = new MockTask(client.send(MSG));
   assertPending(task.poll(), "the write waits for room");
-  assert.equal(task.wakerRefCount, 2, "the pipe holds the writer's waker, the write's timer another");
+  assert.equal(
+    task.wakerRefCount,
+    2,
+    "the pipe holds the writer's waker, the write's timer another",
+  );
   task.drop();
   assert.equal(client.isClosed, true);
   assert.equal(io.dropped, true);
