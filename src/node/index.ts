@@ -8,3 +8,4 @@
 export { nodePlatform } from "../platform/node-platform.js";
 export { IoError } from "./io-error.js";
 export { type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
+export { type TlsOptions, tlsConnect, upgradeToTls } from "./tls.js";

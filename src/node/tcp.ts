@@ -62,30 +62,58 @@ export class TcpStream implements AsyncRead, AsyncWrite {
   private readonly writer = new HeldWaker(true);
   private readonly flusher = new HeldWaker(true);
 
-  /** @internal Wraps a connected socket. */
+  private readonly onReadable = (): void => this.reader.wake();
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.reader.wake();
+  };
+  private readonly onDrain = (): void => {
+    this.needDrain = false;
+    this.writer.wake();
+  };
+  private readonly onFinish = (): void => {
+    this.finished = true;
+    this.flusher.wake();
+  };
+  private readonly onError = (error: Error): void => {
+    this.error = IoError.from(error, "socket");
+    this.wakeAll();
+  };
+  private readonly onClose = (): void => {
+    this.ended = true;
+    this.wakeAll();
+  };
+
+  /** @internal Wraps a connected socket (a plain or a TLS one). */
   constructor(private readonly socket: net.Socket) {
     socket.pause();
-    socket.on("readable", () => this.reader.wake());
-    socket.on("end", () => {
-      this.ended = true;
-      this.reader.wake();
-    });
-    socket.on("drain", () => {
-      this.needDrain = false;
-      this.writer.wake();
-    });
-    socket.on("finish", () => {
-      this.finished = true;
-      this.flusher.wake();
-    });
-    socket.on("error", (error) => {
-      this.error = IoError.from(error, "socket");
-      this.wakeAll();
-    });
-    socket.on("close", () => {
-      this.ended = true;
-      this.wakeAll();
-    });
+    socket.on("readable", this.onReadable);
+    socket.on("end", this.onEnd);
+    socket.on("drain", this.onDrain);
+    socket.on("finish", this.onFinish);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+  }
+
+  /**
+   * @internal Hands the socket over (for a TLS upgrade): this stream lets go of it without
+   * closing it, and bytes it had buffered but not delivered are discarded.
+   */
+  detach(): net.Socket {
+    const socket = this.socket;
+    socket.off("readable", this.onReadable);
+    socket.off("end", this.onEnd);
+    socket.off("drain", this.onDrain);
+    socket.off("finish", this.onFinish);
+    socket.off("error", this.onError);
+    socket.off("close", this.onClose);
+    this.leftover = null;
+    while (socket.read() !== null) {
+      // Discard what arrived before the upgrade (RFC 3207: nothing sent before TLS is trusted).
+    }
+    this.dropped = true;
+    this.wakeAll();
+    return socket;
   }
 
   /**
@@ -197,6 +225,10 @@ class Connect extends Future<TcpStream> {
   private error: Error | null = null;
   private done = false;
   private readonly waker = new HeldWaker(true);
+  private readonly onError = (error: Error): void => {
+    this.error = IoError.from(error, "connect", `${this.host}:${this.port}`);
+    this.waker.wake();
+  };
 
   constructor(
     private readonly host: string,
@@ -214,10 +246,7 @@ class Connect extends Future<TcpStream> {
         this.connected = true;
         this.waker.wake();
       });
-      socket.once("error", (error) => {
-        this.error = IoError.from(error, "connect", `${this.host}:${this.port}`);
-        this.waker.wake();
-      });
+      socket.once("error", this.onError);
     }
     if (this.error !== null) {
       this.done = true;
@@ -226,7 +255,7 @@ class Connect extends Future<TcpStream> {
     }
     if (this.connected) {
       this.done = true;
-      this.socket.removeAllListeners("error");
+      this.socket.off("error", this.onError);
       return new TcpStream(this.socket);
     }
     this.waker.register(cx.waker);
@@ -348,6 +377,10 @@ class Bind extends Future<TcpListener> {
   private error: Error | null = null;
   private done = false;
   private readonly waker = new HeldWaker(true);
+  private readonly onError = (error: Error): void => {
+    this.error = IoError.from(error, "listen", `${this.host}:${this.port}`);
+    this.waker.wake();
+  };
 
   constructor(
     private readonly host: string,
@@ -361,10 +394,7 @@ class Bind extends Future<TcpListener> {
     if (this.server === null) {
       const server = net.createServer({ pauseOnConnect: true });
       this.server = server;
-      server.once("error", (error) => {
-        this.error = IoError.from(error, "listen", `${this.host}:${this.port}`);
-        this.waker.wake();
-      });
+      server.once("error", this.onError);
       server.listen(this.port, this.host, () => {
         this.listening = true;
         this.waker.wake();
@@ -377,7 +407,7 @@ class Bind extends Future<TcpListener> {
     }
     if (this.listening) {
       this.done = true;
-      this.server.removeAllListeners("error");
+      this.server.off("error", this.onError);
       return new TcpListener(this.server);
     }
     this.waker.register(cx.waker);

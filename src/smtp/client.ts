@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { asyncFn } from "../future/async-block.js";
 import type { Future } from "../future/future.js";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
@@ -5,6 +6,7 @@ import { BufReader } from "../io/buf-reader.js";
 import { LineTooLong } from "../io/errors.js";
 import { writeAll } from "../io/write.js";
 import { TcpStream } from "../node/tcp.js";
+import { type TlsOptions, tlsConnect, upgradeToTls } from "../node/tls.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { timeout } from "../time/timeout.js";
 import { InvalidAddressError, SmtpError } from "./errors.js";
@@ -54,6 +56,27 @@ export interface SmtpOptions {
   readonly timeouts?: Partial<SmtpTimeouts>;
   /** Time limit for the TCP connection (default: the greeting limit). */
   readonly connectTimeout?: number;
+  /**
+   * `"starttls"` (default): upgrade with STARTTLS when the server offers it;
+   * `"starttls-required"`: fail if it does not; `"implicit"`: TLS from the start (port 465);
+   * `"none"`: never (only for servers you trust on a trusted network).
+   */
+  readonly tls?: "starttls" | "starttls-required" | "implicit" | "none";
+  /** TLS options (certificate verification is on unless `rejectUnauthorized: false`). */
+  readonly tlsOptions?: TlsOptions;
+  /** Credentials for AUTH (RFC 4954): PLAIN with an initial response (RFC 4616), or LOGIN. */
+  readonly auth?: {
+    readonly user: string;
+    readonly pass: string;
+    readonly method?: "PLAIN" | "LOGIN";
+  };
+  /** Allow AUTH over an unencrypted connection (off: credentials are never sent in the clear). */
+  readonly allowInsecureAuth?: boolean;
+  /**
+   * How to upgrade a transport that is not a `TcpStream` to TLS after STARTTLS (an in-memory or
+   * simulated one); TCP streams use `upgradeToTls`.
+   */
+  readonly upgrade?: (io: SmtpTransport) => Future<SmtpTransport>;
 }
 
 /** An email to send: envelope sender, recipients, and the RFC 5322 message itself. */
@@ -119,14 +142,16 @@ export class SmtpClient {
   readonly extensions = new Map<string, string>();
   /** The server's greeting line(s). */
   greeting: readonly string[] = [];
-  private readonly reader: BufReader;
-  private readonly parser = new ReplyParser();
+  private reader: BufReader;
+  private parser = new ReplyParser();
+  /** True once the session runs over TLS (implicit or after STARTTLS). */
+  secure = false;
   private readonly timeouts: SmtpTimeouts;
   private closed = false;
 
   /** @internal Use {@link SmtpClient.connect} or {@link SmtpClient.handshake}. */
   constructor(
-    private readonly io: SmtpTransport,
+    private io: SmtpTransport,
     private readonly options: SmtpOptions,
   ) {
     this.reader = new BufReader(io, 4096, MAX_REPLY_LINE);
@@ -235,6 +260,36 @@ export class SmtpClient {
     });
   }
 
+  /** @internal The options the client was created with. */
+  get settings(): SmtpOptions {
+    return this.options;
+  }
+
+  /** @internal Upgrades the transport to TLS (after a 220 to STARTTLS). */
+  upgradeTransport(): Future<SmtpTransport> {
+    const io = this.io;
+    if (this.options.upgrade !== undefined) return this.options.upgrade(io);
+    if (!(io instanceof TcpStream)) {
+      throw new InvalidArgumentError(
+        "STARTTLS over a transport that is not a TcpStream needs the `upgrade` option",
+      );
+    }
+    const host = this.options.host ?? "127.0.0.1";
+    return upgradeToTls(io, {
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...this.options.tlsOptions,
+    }) as Future<SmtpTransport>;
+  }
+
+  /** @internal Continues the session over `io` (bytes buffered from the old one are discarded). */
+  replaceTransport(io: SmtpTransport): void {
+    this.io = io;
+    this.reader = new BufReader(io, 4096, MAX_REPLY_LINE);
+    this.parser = new ReplyParser();
+    this.secure = true;
+    this.extensions.clear();
+  }
+
   /** @internal */
   get limits(): SmtpTimeouts {
     return this.timeouts;
@@ -292,6 +347,83 @@ const command = asyncFn(function* command(
   return reply;
 });
 
+const ehlo = asyncFn(function* ehlo(client: SmtpClient) {
+  yield* client.write(`EHLO ${client.ehloName}`, client.limits.command);
+  const reply = yield* client.readReply("EHLO", client.limits.command);
+  if (reply.code === 250) {
+    for (const line of reply.lines.slice(1)) {
+      const [keyword = "", ...params] = line.trim().split(/\s+/);
+      if (keyword !== "") client.extensions.set(keyword.toUpperCase(), params.join(" "));
+    }
+    return;
+  }
+  if (reply.code !== 500 && reply.code !== 502) throw replyError(reply, "EHLO");
+  yield* command(client, `HELO ${client.ehloName}`, client.limits.command, 250);
+});
+
+const startTls = asyncFn(function* startTls(client: SmtpClient) {
+  const mode = client.settings.tls ?? "starttls";
+  if (client.secure || (mode !== "starttls" && mode !== "starttls-required")) return;
+  if (!client.extensions.has("STARTTLS")) {
+    if (mode === "starttls-required") {
+      throw new SmtpError(
+        "the server does not offer STARTTLS (tls: starttls-required)",
+        0,
+        undefined,
+        [],
+        "STARTTLS",
+      );
+    }
+    return;
+  }
+  yield* command(client, "STARTTLS", client.limits.command, 220);
+  // RFC 3207: discard what was buffered, then start over with EHLO on the secure channel.
+  client.replaceTransport(yield* client.upgradeTransport());
+  yield* ehlo(client);
+});
+
+const base64 = (text: string) => {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+};
+
+const authenticate = asyncFn(function* authenticate(client: SmtpClient) {
+  const auth = client.settings.auth;
+  if (auth === undefined) return;
+  if (!client.secure && client.settings.allowInsecureAuth !== true) {
+    throw new SmtpError(
+      "refusing to send credentials over an unencrypted connection (set allowInsecureAuth to allow it)",
+      0,
+      undefined,
+      [],
+      "AUTH",
+    );
+  }
+  const offered = (client.extensions.get("AUTH") ?? "").toUpperCase().split(/\s+/);
+  const method =
+    auth.method ?? (offered.includes("PLAIN") || !offered.includes("LOGIN") ? "PLAIN" : "LOGIN");
+  const limit = client.limits.command;
+  if (method === "PLAIN") {
+    yield* client.write(`AUTH PLAIN ${base64(`\0${auth.user}\0${auth.pass}`)}`, limit);
+    const reply = yield* client.readReply("AUTH PLAIN", limit);
+    if (reply.code !== 235) throw replyError(reply, "AUTH PLAIN");
+    return;
+  }
+  yield* client.write("AUTH LOGIN", limit);
+  for (const [step, secret] of [
+    ["username", auth.user],
+    ["password", auth.pass],
+  ] as const) {
+    const challenge = yield* client.readReply("AUTH LOGIN", limit);
+    if (challenge.code !== 334) throw replyError(challenge, "AUTH LOGIN");
+    yield* client.write(base64(secret), limit);
+    if (step === "password") break;
+  }
+  const reply = yield* client.readReply("AUTH LOGIN", limit);
+  if (reply.code !== 235) throw replyError(reply, "AUTH LOGIN");
+});
+
 const greet = asyncFn(function* greet(client: SmtpClient) {
   const greeting = yield* client.readReply("greeting", client.limits.greeting);
   if (greeting.code !== 220) {
@@ -299,27 +431,26 @@ const greet = asyncFn(function* greet(client: SmtpClient) {
     throw replyError(greeting, "greeting");
   }
   client.greeting = greeting.lines;
-  yield* client.write(`EHLO ${client.ehloName}`, client.limits.command);
-  const ehlo = yield* client.readReply("EHLO", client.limits.command);
-  if (ehlo.code === 250) {
-    for (const line of ehlo.lines.slice(1)) {
-      const [keyword = "", ...params] = line.trim().split(/\s+/);
-      if (keyword !== "") client.extensions.set(keyword.toUpperCase(), params.join(" "));
-    }
-    return client;
-  }
-  if (ehlo.code !== 500 && ehlo.code !== 502) throw replyError(ehlo, "EHLO");
-  yield* command(client, `HELO ${client.ehloName}`, client.limits.command, 250);
+  yield* ehlo(client);
+  yield* startTls(client);
+  yield* authenticate(client);
   return client;
 });
 
 const connectAndGreet = asyncFn(function* connectAndGreet(options: SmtpOptions) {
   const limits = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
-  const socket = yield* TcpStream.connect(
-    { host: options.host ?? "127.0.0.1", port: options.port ?? 25 },
-    { timeout: options.connectTimeout ?? limits.greeting },
-  );
+  const addr = { host: options.host ?? "127.0.0.1", port: options.port ?? 25 };
+  const connectTimeout = options.connectTimeout ?? limits.greeting;
+  const implicit = options.tls === "implicit";
+  const socket = implicit
+    ? yield* tlsConnect(addr, {
+        ...(isIP(addr.host) === 0 ? { servername: addr.host } : {}),
+        ...options.tlsOptions,
+        timeout: connectTimeout,
+      })
+    : yield* TcpStream.connect(addr, { timeout: connectTimeout });
   const client = new SmtpClient(socket, options);
+  client.secure = implicit;
   try {
     return yield* greet(client);
   } catch (error) {
