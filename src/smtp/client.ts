@@ -121,6 +121,34 @@ function checkPath(value: unknown, what: string, allowEmpty: boolean): string {
 }
 
 /**
+ * Validates an envelope before anything is sent: addresses without CR, LF, "<" or ">", at least
+ * one recipient, data as a string (encoded as UTF-8) or bytes.
+ *
+ * @throws {InvalidArgumentError} / {InvalidAddressError} for a malformed envelope.
+ */
+export function checkEnvelope(envelope: SmtpEnvelope): {
+  from: string;
+  to: string[];
+  data: Uint8Array;
+} {
+  if (envelope === null || typeof envelope !== "object") {
+    throw new InvalidArgumentError(`send: expected an envelope, got ${describeValue(envelope)}`);
+  }
+  const from = checkPath(envelope.from, "send: from", true);
+  if (!Array.isArray(envelope.to) || envelope.to.length === 0) {
+    throw new InvalidArgumentError("send: `to` must list at least one recipient");
+  }
+  const to = envelope.to.map((r, i) => checkPath(r, `send: to[${i}]`, false));
+  const data = typeof envelope.data === "string" ? encoder.encode(envelope.data) : envelope.data;
+  if (!(data instanceof Uint8Array)) {
+    throw new InvalidArgumentError(
+      `send: data must be a string or bytes, got ${describeValue(data)}`,
+    );
+  }
+  return { from, to, data };
+}
+
+/**
  * An SMTP client on the runtime (RFC 5321, with PIPELINING from RFC 2920). Each reply is read
  * from the socket by a future that stores its task's waker; the socket's data event wakes it,
  * and the runtime polls it again: the seed's example, for real. It speaks over any
@@ -146,6 +174,11 @@ export class SmtpClient {
   private parser = new ReplyParser();
   /** True once the session runs over TLS (implicit or after STARTTLS). */
   secure = false;
+  /**
+   * True between the end of the message data (the final dot was written) and the server's reply:
+   * a failure then leaves the delivery unknown (RFC 5321 4.5.3.2.6), so it must not be retried.
+   */
+  awaitingFinalReply = false;
   private readonly timeouts: SmtpTimeouts;
   private closed = false;
 
@@ -193,20 +226,7 @@ export class SmtpClient {
    * have delivered the message.
    */
   send(envelope: SmtpEnvelope): Future<SmtpSendResult> {
-    if (envelope === null || typeof envelope !== "object") {
-      throw new InvalidArgumentError(`send: expected an envelope, got ${describeValue(envelope)}`);
-    }
-    const from = checkPath(envelope.from, "send: from", true);
-    if (!Array.isArray(envelope.to) || envelope.to.length === 0) {
-      throw new InvalidArgumentError("send: `to` must list at least one recipient");
-    }
-    const to = envelope.to.map((r, i) => checkPath(r, `send: to[${i}]`, false));
-    const data = typeof envelope.data === "string" ? encoder.encode(envelope.data) : envelope.data;
-    if (!(data instanceof Uint8Array)) {
-      throw new InvalidArgumentError(
-        `send: data must be a string or bytes, got ${describeValue(data)}`,
-      );
-    }
+    const { from, to, data } = checkEnvelope(envelope);
     return guard(this, sendMessage(this, from, to, data));
   }
 
@@ -507,8 +527,10 @@ const sendMessage = asyncFn(function* sendMessage(
     yield* resetQuietly(client);
     throw replyError(go, "DATA");
   }
+  client.awaitingFinalReply = true;
   yield* timeout(client.writeBytes(dataPayload(data)), limits.dataBlock);
   const reply = yield* client.readReply("end of data", limits.dataEnd);
+  client.awaitingFinalReply = false;
   if (reply.code !== 250) throw replyError(reply, "end of data");
   return { accepted, rejected, reply } as SmtpSendResult;
 });

@@ -16,4 +16,5 @@ export {
 } from "./client.js";
 export { InvalidAddressError, SmtpError } from "./errors.js";
 export { dataPayload } from "./message-data.js";
+export { SmtpPool, type SmtpPoolOptions, type SmtpSendOutcome } from "./pool.js";
 export { MAX_REPLY_LINE, MAX_REPLY_LINES, ReplyParser, type SmtpReply } from "./reply.js";
