@@ -15,6 +15,7 @@ export {
   type SmtpTransport,
 } from "./client.js";
 export { InvalidAddressError, SmtpError } from "./errors.js";
+export { type Attachment, buildMessage, type MessageOptions } from "./message.js";
 export { dataPayload } from "./message-data.js";
 export { SmtpPool, type SmtpPoolOptions, type SmtpSendOutcome } from "./pool.js";
 export { MAX_REPLY_LINE, MAX_REPLY_LINES, ReplyParser, type SmtpReply } from "./reply.js";
