@@ -6,6 +6,18 @@
  * @packageDocumentation
  */
 export { nodePlatform } from "../platform/node-platform.js";
+export {
+  appendFile,
+  File,
+  mkdir,
+  open,
+  readDir,
+  readFile,
+  remove,
+  rename,
+  stat,
+  writeFile,
+} from "./fs.js";
 export { IoError } from "./io-error.js";
 export { type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
 export { type TlsOptions, tlsConnect, upgradeToTls } from "./tls.js";

@@ -1,0 +1,347 @@
+import type { Dir, Dirent, Stats } from "node:fs";
+import * as fsp from "node:fs/promises";
+import { Future, pollAfterCompletion } from "../future/future.js";
+import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
+import { Stream } from "../stream/stream.js";
+import type { Context } from "../task/context.js";
+import { Done, Pending, type Poll } from "../task/poll.js";
+import type { Waker } from "../task/waker.js";
+import { IoError } from "./io-error.js";
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * One file-system operation as a future: started on the first poll (lazy), its completion wakes
+ * the task (a host callback), its error becomes an {@link IoError} with the errno code and the
+ * path. When dropped before it completes, `onOrphan` receives the result it would have returned
+ * (so an `open` that completes after its future was dropped closes the file: no leaked
+ * descriptor).
+ */
+class FsOp<T> extends Future<T> {
+  private outcome: Outcome<T> | null = null;
+  private started = false;
+  private done = false;
+  private waker: Waker | null = null;
+
+  constructor(
+    private readonly syscall: string,
+    private readonly path: string,
+    private readonly start: () => Promise<T>,
+    private readonly onOrphan?: (value: T) => void,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.done) throw pollAfterCompletion(this);
+    if (!this.started) {
+      this.started = true;
+      this.start().then(
+        (value) => this.settle({ ok: true, value }),
+        (error: unknown) => this.settle({ ok: false, error }),
+      );
+    }
+    const outcome = this.outcome;
+    if (outcome === null) {
+      if (this.waker === null || !this.waker.willWake(cx.waker)) {
+        this.waker?.drop();
+        this.waker = cx.waker.clone();
+      }
+      return Pending;
+    }
+    this.done = true;
+    if (outcome.ok) return outcome.value;
+    throw IoError.from(outcome.error, this.syscall, this.path);
+  }
+
+  override drop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.waker?.drop();
+    this.waker = null;
+    if (this.outcome?.ok) this.onOrphan?.(this.outcome.value);
+  }
+
+  override describe(): string {
+    return `fs.${this.syscall}(${this.path})`;
+  }
+
+  private settle(outcome: Outcome<T>): void {
+    this.outcome = outcome;
+    if (this.done) {
+      // Dropped while in flight: hand over what it produced.
+      if (outcome.ok) this.onOrphan?.(outcome.value);
+      return;
+    }
+    const waker = this.waker;
+    this.waker = null;
+    waker?.wake();
+  }
+}
+
+function closeQuietly(handle: fsp.FileHandle): void {
+  handle.close().catch((error: unknown) => {
+    console.error("waker: closing a file whose open was cancelled failed:", error);
+  });
+}
+
+/**
+ * An open file (`waker/node`): an `AsyncRead` and `AsyncWrite` at its current position, plus
+ * positioned `readAt`/`writeAt`. A read or write in flight keeps its own buffer, so dropping a
+ * pending read loses no bytes (the next read returns them).
+ *
+ * @example
+ * ```ts
+ * using file = yield* open("/tmp/report.txt", "w");
+ * yield* writeAll(file, new TextEncoder().encode("hello\n"));
+ * yield* file.sync();
+ * ```
+ */
+export class File implements AsyncRead, AsyncWrite {
+  private reading: FsOp<{ bytesRead: number; buffer: Uint8Array }> | null = null;
+  private writing: FsOp<{ bytesWritten: number }> | null = null;
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    private readonly handle: fsp.FileHandle,
+    /** The path it was opened with. */
+    readonly path: string,
+  ) {}
+
+  pollRead(cx: Context, buf: Uint8Array): Poll<number> {
+    if (buf.length === 0) return 0;
+    const length = buf.length;
+    const reading = (this.reading ??= new FsOp("read", this.path, () =>
+      this.handle
+        .read(new Uint8Array(length), 0, length, null)
+        .then((r) => ({ bytesRead: r.bytesRead, buffer: r.buffer as Uint8Array })),
+    ));
+    const r = reading.poll(cx);
+    if (r === Pending) return Pending;
+    this.reading = null;
+    const n = Math.min(r.bytesRead, buf.length);
+    buf.set(r.buffer.subarray(0, n));
+    return n;
+  }
+
+  pollWrite(cx: Context, data: Uint8Array): Poll<number> {
+    if (data.length === 0) return 0;
+    // A copy: the caller may reuse its buffer; a write in flight is finished before another starts.
+    let writing = this.writing;
+    if (writing === null) {
+      const copy = data.slice();
+      writing = this.writing = new FsOp("write", this.path, () =>
+        this.handle
+          .write(copy, 0, copy.length, null)
+          .then((r) => ({ bytesWritten: r.bytesWritten })),
+      );
+    }
+    const r = writing.poll(cx);
+    if (r === Pending) return Pending;
+    this.writing = null;
+    return r.bytesWritten;
+  }
+
+  pollFlush(_cx: Context): Poll<void> {
+    return undefined;
+  }
+
+  pollShutdown(_cx: Context): Poll<void> {
+    return undefined;
+  }
+
+  /** Reads up to `length` bytes at `position` (the current position is unchanged). */
+  readAt(position: number, length: number): Future<Uint8Array> {
+    return new FsOp("read", this.path, () =>
+      this.handle.read(new Uint8Array(length), 0, length, position),
+    ).map((r) => r.buffer.subarray(0, r.bytesRead));
+  }
+
+  /** Writes `data` at `position`; completes with the number of bytes written. */
+  writeAt(position: number, data: Uint8Array): Future<number> {
+    return new FsOp("write", this.path, () =>
+      this.handle.write(data.slice(), 0, data.length, position),
+    ).map((r) => r.bytesWritten);
+  }
+
+  /** Flushes the file's data and metadata to the disk (fsync). */
+  sync(): Future<void> {
+    return new FsOp("fsync", this.path, () => this.handle.sync());
+  }
+
+  /** The file's metadata. */
+  stat(): Future<Stats> {
+    return new FsOp("fstat", this.path, () => this.handle.stat());
+  }
+
+  /** Closes the file. */
+  close(): Future<void> {
+    this.closed = true;
+    return new FsOp("close", this.path, () => this.handle.close());
+  }
+
+  /** Closes the file in the background (errors are reported). Idempotent. */
+  drop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeQuietly(this.handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.drop();
+  }
+}
+
+/**
+ * Opens a file (`flags` as Node's: "r", "w", "a", "r+"...).
+ *
+ * @example
+ * ```ts
+ * const file = yield* open("data.bin");
+ * ```
+ * @throws {IoError} with the errno `code` (ENOENT, EISDIR, EACCES...) and the path.
+ *
+ * Cancel safety: dropping it never leaks a descriptor: an open that completes afterwards is
+ * closed at once.
+ */
+export function open(path: string, flags = "r", mode?: number): Future<File> {
+  return new FsOp(
+    "open",
+    path,
+    () => fsp.open(path, flags, mode),
+    (handle) => closeQuietly(handle),
+  ).map((handle) => new File(handle, path));
+}
+
+/**
+ * The whole file as bytes.
+ *
+ * @example
+ * ```ts
+ * const config = JSON.parse(new TextDecoder().decode(yield* readFile("config.json")));
+ * ```
+ * @throws {IoError} with the errno `code` and the path.
+ *
+ * Cancel safety: dropping it discards the read.
+ */
+export function readFile(path: string): Future<Uint8Array> {
+  return new FsOp("readFile", path, () => fsp.readFile(path));
+}
+
+/**
+ * Writes `data` to `path`, replacing it.
+ *
+ * @throws {IoError} with the errno `code` and the path.
+ *
+ * Cancel safety: a dropped write may have written part or all of the file.
+ */
+export function writeFile(path: string, data: string | Uint8Array): Future<void> {
+  return new FsOp("writeFile", path, () => fsp.writeFile(path, data));
+}
+
+/**
+ * Appends `data` to `path` (created if missing).
+ *
+ * @throws {IoError} with the errno `code` and the path.
+ */
+export function appendFile(path: string, data: string | Uint8Array): Future<void> {
+  return new FsOp("appendFile", path, () => fsp.appendFile(path, data));
+}
+
+/**
+ * The metadata of `path`.
+ *
+ * @throws {IoError} with the errno `code` and the path.
+ */
+export function stat(path: string): Future<Stats> {
+  return new FsOp("stat", path, () => fsp.stat(path));
+}
+
+/**
+ * Creates a directory (`recursive` creates the parents and accepts an existing one).
+ *
+ * @throws {IoError} with the errno `code` and the path.
+ */
+export function mkdir(path: string, options?: { recursive?: boolean }): Future<void> {
+  return new FsOp("mkdir", path, () =>
+    fsp.mkdir(path, { recursive: options?.recursive === true }).then(() => undefined),
+  );
+}
+
+/**
+ * Removes a file, or a directory tree with `recursive`.
+ *
+ * @throws {IoError} with the errno `code` and the path.
+ */
+export function remove(path: string, options?: { recursive?: boolean }): Future<void> {
+  return new FsOp("rm", path, () => fsp.rm(path, { recursive: options?.recursive === true }));
+}
+
+/**
+ * Renames (moves) `from` to `to`.
+ *
+ * @throws {IoError} with the errno `code` and the path.
+ */
+export function rename(from: string, to: string): Future<void> {
+  return new FsOp("rename", from, () => fsp.rename(from, to));
+}
+
+/**
+ * The entries of a directory, as a stream (read lazily; dropping it closes the directory).
+ *
+ * @example
+ * ```ts
+ * const names = yield* readDir("logs").map((e) => e.name).collect();
+ * ```
+ * @throws {IoError} with the errno `code` and the path (from the stream's first poll).
+ */
+export function readDir(path: string): Stream<Dirent> {
+  return new DirStream(path);
+}
+
+class DirStream extends Stream<Dirent> {
+  private opening: FsOp<Dir> | null = null;
+  private dir: Dir | null = null;
+  private pendingEntry: FsOp<Dirent | null> | null = null;
+  private ended = false;
+
+  constructor(private readonly path: string) {
+    super();
+  }
+
+  pollNext(cx: Context): Poll<Dirent | typeof Done> {
+    if (this.ended) return Done;
+    if (this.dir === null) {
+      this.opening ??= new FsOp(
+        "opendir",
+        this.path,
+        () => fsp.opendir(this.path),
+        (dir) => void dir.close().catch(() => {}),
+      );
+      const opened = this.opening.poll(cx);
+      if (opened === Pending) return Pending;
+      this.dir = opened;
+      this.opening = null;
+    }
+    const dir = this.dir;
+    const reading = (this.pendingEntry ??= new FsOp("readdir", this.path, () => dir.read()));
+    const entry = reading.poll(cx);
+    if (entry === Pending) return Pending;
+    this.pendingEntry = null;
+    if (entry === null) {
+      this.ended = true;
+      void dir.close().catch(() => {});
+      return Done;
+    }
+    return entry;
+  }
+
+  override drop(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.opening?.drop();
+    this.pendingEntry?.drop();
+    if (this.dir !== null) void this.dir.close().catch(() => {});
+  }
+}

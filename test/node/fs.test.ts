@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { future, Runtime, read, readToEnd, writeAll } from "../../src/index.js";
+import {
+  appendFile,
+  IoError,
+  mkdir,
+  open,
+  readDir,
+  readFile,
+  remove,
+  rename,
+  stat,
+  writeFile,
+} from "../../src/node/index.js";
+import { MockTask } from "../../src/testing/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "waker-fs-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+test("write, append, read, stat, rename, readDir, remove", async () => {
+  const rt = new Runtime();
+  await rt.run(
+    future(function* () {
+      const a = join(dir, "a.txt");
+      yield* writeFile(a, "hello");
+      yield* appendFile(a, enc.encode(" world"));
+      assert.equal(dec.decode(yield* readFile(a)), "hello world");
+      assert.equal((yield* stat(a)).size, 11);
+      const b = join(dir, "sub", "b.txt");
+      yield* mkdir(join(dir, "sub"), { recursive: true });
+      yield* rename(a, b);
+      const names = yield* readDir(join(dir, "sub"))
+        .map((e) => e.name)
+        .collect();
+      assert.deepEqual(names, ["b.txt"]);
+      yield* remove(join(dir, "sub"), { recursive: true });
+    }),
+  );
+});
+
+test("File: AsyncRead/AsyncWrite, readAt/writeAt, sync, close", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "file.bin");
+  await rt.run(
+    future(function* () {
+      const w = yield* open(path, "w");
+      const payload = new Uint8Array(200_000).map((_, i) => i % 251);
+      yield* writeAll(w, payload);
+      yield* w.writeAt(0, enc.encode("HEAD"));
+      yield* w.sync();
+      yield* w.close();
+      const r = yield* open(path);
+      const all = yield* readToEnd(r);
+      assert.equal(all.length, payload.length);
+      assert.equal(dec.decode(all.subarray(0, 4)), "HEAD");
+      assert.deepEqual(all.subarray(4), payload.subarray(4));
+      assert.equal(dec.decode(yield* r.readAt(0, 4)), "HEAD");
+      assert.equal((yield* r.stat()).size, 200_000);
+      yield* r.close();
+    }),
+  );
+});
+
+test("a dropped pending read loses no bytes", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "lines.txt");
+  writeFileSync(path, "abcdef");
+  await rt.run(
+    future(function* () {
+      const file = yield* open(path);
+      const buf = new Uint8Array(3);
+      const first = new MockTask(read(file, buf));
+      assert.equal(typeof first.poll(), "symbol", "the read is in flight");
+      first.drop();
+      assert.equal(yield* read(file, buf), 3);
+      assert.equal(dec.decode(buf), "abc");
+      assert.equal(yield* read(file, buf), 3);
+      assert.equal(dec.decode(buf), "def");
+      file.drop();
+    }),
+  );
+});
+
+test("typed errors with the errno code and the path", async () => {
+  const rt = new Runtime();
+  const missing = await rt.run(readFile(join(dir, "nope.txt"))).catch((e: unknown) => e);
+  assert.ok(missing instanceof IoError);
+  assert.equal(missing.code, "ENOENT");
+  assert.equal(missing.target, join(dir, "nope.txt"));
+  const isDir = await rt.run(readFile(dir)).catch((e: unknown) => e);
+  assert.ok(isDir instanceof IoError);
+  assert.equal(isDir.code, "EISDIR");
+  const locked = join(dir, "locked.txt");
+  writeFileSync(locked, "x");
+  chmodSync(locked, 0o000);
+  const denied = await rt.run(readFile(locked)).catch((e: unknown) => e);
+  // root bypasses permission bits: then the read succeeds and there is nothing to check.
+  if (process.getuid?.() !== 0) {
+    assert.ok(denied instanceof IoError);
+    assert.equal(denied.code, "EACCES");
+  }
+});
+
+test("dropping an open in flight never leaks the descriptor", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "leak.txt");
+  writeFileSync(path, "x");
+  const fds = () => readdirSync("/proc/self/fd").length;
+  const before = fds();
+  for (let i = 0; i < 50; i++) {
+    const opening = new MockTask(open(path));
+    opening.poll();
+    opening.drop();
+  }
+  // Let the opens complete (and be closed by the orphan handler): a few host turns.
+  for (let i = 0; i < 5000 && fds() > before; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await rt.run(future(function* () {}));
+  }
+  assert.equal(fds(), before);
+});
