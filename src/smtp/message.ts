@@ -68,8 +68,9 @@ function encodeWord(text: string): string {
   const words: string[] = [];
   let chunk = "";
   for (const char of text) {
-    // 45 input bytes -> 60 base64 characters per encoded word (well under 75).
-    if (encoder.encode(chunk + char).length > 45) {
+    // 39 input bytes -> 52 base64 characters, 64 with the markers: with "Subject: " in front the
+    // first line stays within 78 characters (RFC 5322 2.1.1).
+    if (encoder.encode(chunk + char).length > 39) {
       words.push(`=?UTF-8?B?${base64(encoder.encode(chunk))}?=`);
       chunk = "";
     }

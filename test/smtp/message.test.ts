@@ -80,7 +80,7 @@ test("property: every line stays short and 7-bit; the body decodes to the input"
         from: "a@x.test",
         to: ["b@y.test"],
         text: body,
-        subject: body.slice(0, 60).replace(/[\r\n]/g, ""),
+        subject: body.slice(0, 200).replace(/[\r\n]/g, ""),
       });
       const data = text(m.data);
       for (const line of data.split("\r\n")) {
