@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const readme = readFileSync(join(root, "README.md"), "utf8");
 const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
   .map((m) => m[1]!)
-  .filter((code) => code.includes('from "waker"'));
+  .filter((code) => code.includes('from "waker"') && !code.includes("(needs an SMTP server"));
 
 test("the README has runnable examples", () => {
   assert.ok(examples.length >= 3, `found ${examples.length}`);
