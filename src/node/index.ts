@@ -19,5 +19,6 @@ export {
   writeFile,
 } from "./fs.js";
 export { IoError } from "./io-error.js";
+export { ctrlC, signal } from "./signal.js";
 export { type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
 export { type TlsOptions, tlsConnect, upgradeToTls } from "./tls.js";
