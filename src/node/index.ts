@@ -20,5 +20,6 @@ export {
 } from "./fs.js";
 export { IoError } from "./io-error.js";
 export { ctrlC, signal } from "./signal.js";
+export { spawnBlocking } from "./spawn-blocking.js";
 export { type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
 export { type TlsOptions, tlsConnect, upgradeToTls } from "./tls.js";
