@@ -21,5 +21,13 @@ export {
 export { IoError } from "./io-error.js";
 export { ctrlC, signal } from "./signal.js";
 export { spawnBlocking } from "./spawn-blocking.js";
+export {
+  fromDuplex,
+  fromReadable,
+  fromWritable,
+  NodeStreamIo,
+  toReadable,
+  toWritable,
+} from "./stream-io.js";
 export { type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
-export { type TlsOptions, tlsConnect, upgradeToTls } from "./tls.js";
+export { TlsListener, type TlsOptions, tlsConnect, upgradeToTls } from "./tls.js";

@@ -1,6 +1,5 @@
 import * as net from "node:net";
 import { Future, pollAfterCompletion } from "../future/future.js";
-import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import { Stream } from "../stream/stream.js";
 import type { Context } from "../task/context.js";
@@ -8,6 +7,7 @@ import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { timeout } from "../time/timeout.js";
 import { IoError } from "./io-error.js";
+import { NodeStreamIo } from "./stream-io.js";
 
 /** A TCP address: `{ host, port }` (host defaults to 127.0.0.1). */
 export interface SocketAddr {
@@ -15,7 +15,7 @@ export interface SocketAddr {
   readonly port: number;
 }
 
-function checkAddr(addr: unknown, where: string): { host: string; port: number } {
+export function checkAddr(addr: unknown, where: string): { host: string; port: number } {
   const a = addr as SocketAddr | null;
   if (
     a === null ||
@@ -50,49 +50,10 @@ function checkAddr(addr: unknown, where: string): { host: string; port: number }
  * conn.drop();
  * ```
  */
-export class TcpStream implements AsyncRead, AsyncWrite {
-  private leftover: Buffer | null = null;
-  private ended = false;
-  private error: Error | null = null;
-  private finished = false;
-  private needDrain = false;
-  private unflushed = 0;
-  private dropped = false;
-  private readonly reader = new HeldWaker(true);
-  private readonly writer = new HeldWaker(true);
-  private readonly flusher = new HeldWaker(true);
-
-  private readonly onReadable = (): void => this.reader.wake();
-  private readonly onEnd = (): void => {
-    this.ended = true;
-    this.reader.wake();
-  };
-  private readonly onDrain = (): void => {
-    this.needDrain = false;
-    this.writer.wake();
-  };
-  private readonly onFinish = (): void => {
-    this.finished = true;
-    this.flusher.wake();
-  };
-  private readonly onError = (error: Error): void => {
-    this.error = IoError.from(error, "socket");
-    this.wakeAll();
-  };
-  private readonly onClose = (): void => {
-    this.ended = true;
-    this.wakeAll();
-  };
-
+export class TcpStream extends NodeStreamIo {
   /** @internal Wraps a connected socket (a plain or a TLS one). */
   constructor(private readonly socket: net.Socket) {
-    socket.pause();
-    socket.on("readable", this.onReadable);
-    socket.on("end", this.onEnd);
-    socket.on("drain", this.onDrain);
-    socket.on("finish", this.onFinish);
-    socket.on("error", this.onError);
-    socket.on("close", this.onClose);
+    super(socket);
   }
 
   /**
@@ -100,20 +61,7 @@ export class TcpStream implements AsyncRead, AsyncWrite {
    * closing it, and bytes it had buffered but not delivered are discarded.
    */
   detach(): net.Socket {
-    const socket = this.socket;
-    socket.off("readable", this.onReadable);
-    socket.off("end", this.onEnd);
-    socket.off("drain", this.onDrain);
-    socket.off("finish", this.onFinish);
-    socket.off("error", this.onError);
-    socket.off("close", this.onClose);
-    this.leftover = null;
-    while (socket.read() !== null) {
-      // Discard what arrived before the upgrade (RFC 3207: nothing sent before TLS is trusted).
-    }
-    this.dropped = true;
-    this.wakeAll();
-    return socket;
+    return this.release() as net.Socket;
   }
 
   /**
@@ -130,61 +78,6 @@ export class TcpStream implements AsyncRead, AsyncWrite {
     return options?.timeout === undefined ? connecting : timeout(connecting, options.timeout);
   }
 
-  pollRead(cx: Context, buf: Uint8Array): Poll<number> {
-    if (buf.length === 0) return 0;
-    let chunk = this.leftover;
-    this.leftover = null;
-    if (chunk === null) {
-      if (this.error !== null) throw this.error;
-      chunk = this.socket.read() as Buffer | null;
-      if (chunk === null) {
-        if (this.ended || this.dropped) return 0;
-        this.reader.register(cx.waker);
-        // Re-check after registering: data may be buffered without a new 'readable'.
-        chunk = this.socket.read() as Buffer | null;
-        if (chunk === null) return this.ended ? 0 : Pending;
-      }
-    }
-    const n = Math.min(buf.length, chunk.length);
-    buf.set(chunk.subarray(0, n));
-    if (n < chunk.length) this.leftover = chunk.subarray(n);
-    return n;
-  }
-
-  pollWrite(cx: Context, data: Uint8Array): Poll<number> {
-    if (this.error !== null) throw this.error;
-    if (this.dropped) throw new IoError("the connection was dropped", "EPIPE", "write");
-    if (data.length === 0) return 0;
-    if (this.needDrain) {
-      this.writer.register(cx.waker);
-      return Pending;
-    }
-    this.unflushed++;
-    // A copy: the caller may reuse its buffer as soon as the write returned.
-    const ok = this.socket.write(Buffer.from(data), () => {
-      this.unflushed--;
-      if (this.unflushed === 0) this.flusher.wake();
-    });
-    if (!ok) this.needDrain = true;
-    return data.length;
-  }
-
-  pollFlush(cx: Context): Poll<void> {
-    if (this.error !== null) throw this.error;
-    if (this.unflushed === 0) return undefined;
-    this.flusher.register(cx.waker);
-    return this.unflushed === 0 ? undefined : Pending;
-  }
-
-  /** Flushes and half-closes: the peer reads end of stream; reading here goes on. */
-  pollShutdown(cx: Context): Poll<void> {
-    if (this.error !== null) throw this.error;
-    if (this.finished) return undefined;
-    if (!this.socket.writableEnded) this.socket.end();
-    this.flusher.register(cx.waker);
-    return this.finished ? undefined : Pending;
-  }
-
   /** Disables Nagle's algorithm (small writes go out at once). */
   setNoDelay(noDelay = true): void {
     this.socket.setNoDelay(noDelay);
@@ -198,24 +91,6 @@ export class TcpStream implements AsyncRead, AsyncWrite {
   /** The other end's address. */
   peerAddr(): SocketAddr {
     return { host: this.socket.remoteAddress ?? "", port: this.socket.remotePort ?? 0 };
-  }
-
-  /** Closes the connection at once (unsent data is discarded). Idempotent. */
-  drop(): void {
-    if (this.dropped) return;
-    this.dropped = true;
-    this.socket.destroy();
-    this.wakeAll();
-  }
-
-  [Symbol.dispose](): void {
-    this.drop();
-  }
-
-  private wakeAll(): void {
-    this.reader.wake();
-    this.writer.wake();
-    this.flusher.wake();
   }
 }
 
@@ -293,9 +168,12 @@ export class TcpListener {
   private closed = false;
   private readonly acceptor = new HeldWaker(true);
 
-  /** @internal */
-  constructor(private readonly server: net.Server) {
-    server.on("connection", (socket) => {
+  /** @internal `event` is "secureConnection" for a TLS server. */
+  constructor(
+    private readonly server: net.Server,
+    event: "connection" | "secureConnection" = "connection",
+  ) {
+    server.on(event, (socket: net.Socket) => {
       if (this.closed) {
         socket.destroy();
         return;
@@ -318,7 +196,12 @@ export class TcpListener {
    */
   static bind(addr: SocketAddr): Future<TcpListener> {
     const { host, port } = checkAddr(addr, "TcpListener.bind");
-    return new Bind(host, port);
+    return new Bind(
+      host,
+      port,
+      () => net.createServer({ pauseOnConnect: true }),
+      (server) => new TcpListener(server),
+    );
   }
 
   /**
@@ -371,7 +254,8 @@ export class TcpListener {
   }
 }
 
-class Bind extends Future<TcpListener> {
+/** @internal Starts a server listening; shared by `TcpListener.bind` and `TlsListener.bind`. */
+export class Bind<L> extends Future<L> {
   private server: net.Server | null = null;
   private listening = false;
   private error: Error | null = null;
@@ -385,14 +269,16 @@ class Bind extends Future<TcpListener> {
   constructor(
     private readonly host: string,
     private readonly port: number,
+    private readonly create: () => net.Server,
+    private readonly wrap: (server: net.Server) => L,
   ) {
     super();
   }
 
-  poll(cx: Context): Poll<TcpListener> {
+  poll(cx: Context): Poll<L> {
     if (this.done) throw pollAfterCompletion(this);
     if (this.server === null) {
-      const server = net.createServer({ pauseOnConnect: true });
+      const server = this.create();
       this.server = server;
       server.once("error", this.onError);
       server.listen(this.port, this.host, () => {
@@ -408,7 +294,7 @@ class Bind extends Future<TcpListener> {
     if (this.listening) {
       this.done = true;
       this.server.off("error", this.onError);
-      return new TcpListener(this.server);
+      return this.wrap(this.server);
     }
     this.waker.register(cx.waker);
     return Pending;

@@ -5,7 +5,7 @@ import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { timeout } from "../time/timeout.js";
 import { IoError } from "./io-error.js";
-import { type SocketAddr, TcpStream } from "./tcp.js";
+import { Bind, checkAddr, type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
 
 /**
  * TLS client options: Node's `tls.connect` options minus the ones this module sets (host, port,
@@ -115,4 +115,33 @@ export function tlsConnect(addr: SocketAddr, options: TlsOptions = {}): Future<T
     `${host}:${addr.port}`,
   );
   return ms === undefined ? handshake : timeout(handshake, ms);
+}
+
+/**
+ * A listening TLS socket (`waker/node`): a {@link TcpListener} whose connections completed the TLS
+ * handshake with the given certificate.
+ *
+ * @example
+ * ```ts
+ * const listener = yield* TlsListener.bind({ port: 8443 }, { key, cert });
+ * const conn = yield* listener.accept(); // already decrypted
+ * ```
+ */
+export class TlsListener extends TcpListener {
+  /**
+   * Starts listening with TLS on `addr`.
+   *
+   * @throws {IoError} with the errno `code` when it cannot listen.
+   *
+   * Cancel safety: dropping it closes the server if it had started listening.
+   */
+  static override bind(addr: SocketAddr, options: tls.TlsOptions = {}): Future<TlsListener> {
+    const { host, port } = checkAddr(addr, "TlsListener.bind");
+    return new Bind(
+      host,
+      port,
+      () => tls.createServer(options),
+      (server) => new TlsListener(server, "secureConnection"),
+    );
+  }
 }
