@@ -18,12 +18,14 @@ import {
 } from "./harness.js";
 import { startResidents } from "./support/residents.js";
 import { chainedSpawn } from "./workloads/chained-spawn.js";
+import { fileRead } from "./workloads/file-read.js";
 import { heapPerTask } from "./workloads/heap-per-task.js";
 import { mutexContention } from "./workloads/mutex-contention.js";
 import { pingPong } from "./workloads/ping-pong.js";
 import { pingPongOneshot } from "./workloads/ping-pong-oneshot.js";
 import { semaphoreContention } from "./workloads/semaphore-contention.js";
 import { spawnJoin } from "./workloads/spawn-join.js";
+import { tcpEcho } from "./workloads/tcp-echo.js";
 import { throughput } from "./workloads/throughput.js";
 import { throughputBatch } from "./workloads/throughput-batch.js";
 import { timerChurn } from "./workloads/timer-churn.js";
@@ -43,6 +45,8 @@ const WORKLOADS: readonly Workload[] = [
   throughputBatch,
   mutexContention,
   semaphoreContention,
+  tcpEcho,
+  fileRead,
 ];
 
 interface Options {
