@@ -98,8 +98,9 @@ function closeQuietly(handle: fsp.FileHandle): void {
  * ```
  */
 export class File implements AsyncRead, AsyncWrite {
-  private reading: FsOp<{ bytesRead: number; buffer: Uint8Array }> | null = null;
+  private reading: FsOp<fsp.FileReadResult<Uint8Array<ArrayBuffer>>> | null = null;
   private writing: FsOp<{ bytesWritten: number }> | null = null;
+  private readBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   private closed = false;
 
   /** @internal */
@@ -112,11 +113,16 @@ export class File implements AsyncRead, AsyncWrite {
   pollRead(cx: Context, buf: Uint8Array): Poll<number> {
     if (buf.length === 0) return 0;
     const length = buf.length;
-    const reading = (this.reading ??= new FsOp("read", this.path, () =>
-      this.handle
-        .read(new Uint8Array(length), 0, length, null)
-        .then((r) => ({ bytesRead: r.bytesRead, buffer: r.buffer as Uint8Array })),
-    ));
+    let reading = this.reading;
+    if (reading === null) {
+      // One buffer per file, reused: the read lands here (not in `buf`, which a dropped read's
+      // caller may reuse), then is copied out, so no bytes are lost and nothing is allocated.
+      if (this.readBuffer.length < length) this.readBuffer = new Uint8Array(length);
+      const target = this.readBuffer;
+      reading = this.reading = new FsOp("read", this.path, () =>
+        this.handle.read(target, 0, length, null),
+      );
+    }
     const r = reading.poll(cx);
     if (r === Pending) return Pending;
     this.reading = null;
