@@ -6,6 +6,7 @@ import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { timeout } from "../time/timeout.js";
+import { Establish } from "./establish.js";
 import { IoError } from "./io-error.js";
 import { NodeStreamIo } from "./stream-io.js";
 
@@ -74,7 +75,14 @@ export class TcpStream extends NodeStreamIo {
    */
   static connect(addr: SocketAddr, options?: { timeout?: number }): Future<TcpStream> {
     const { host, port } = checkAddr(addr, "TcpStream.connect");
-    const connecting = new Connect(host, port);
+    const connecting = new Establish(
+      "connect",
+      `${host}:${port}`,
+      "connect",
+      () => net.connect({ host, port }),
+      (socket: net.Socket) => new TcpStream(socket),
+      (socket) => socket.destroy(),
+    );
     return options?.timeout === undefined ? connecting : timeout(connecting, options.timeout);
   }
 
@@ -91,61 +99,6 @@ export class TcpStream extends NodeStreamIo {
   /** The other end's address. */
   peerAddr(): SocketAddr {
     return { host: this.socket.remoteAddress ?? "", port: this.socket.remotePort ?? 0 };
-  }
-}
-
-class Connect extends Future<TcpStream> {
-  private socket: net.Socket | null = null;
-  private connected = false;
-  private error: Error | null = null;
-  private done = false;
-  private readonly waker = new HeldWaker(true);
-  private readonly onError = (error: Error): void => {
-    this.error = IoError.from(error, "connect", `${this.host}:${this.port}`);
-    this.waker.wake();
-  };
-
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-  ) {
-    super();
-  }
-
-  poll(cx: Context): Poll<TcpStream> {
-    if (this.done) throw pollAfterCompletion(this);
-    if (this.socket === null) {
-      const socket = net.connect({ host: this.host, port: this.port });
-      this.socket = socket;
-      socket.once("connect", () => {
-        this.connected = true;
-        this.waker.wake();
-      });
-      socket.once("error", this.onError);
-    }
-    if (this.error !== null) {
-      this.done = true;
-      this.socket.destroy();
-      throw this.error;
-    }
-    if (this.connected) {
-      this.done = true;
-      this.socket.off("error", this.onError);
-      return new TcpStream(this.socket);
-    }
-    this.waker.register(cx.waker);
-    return Pending;
-  }
-
-  override drop(): void {
-    if (this.done) return;
-    this.done = true;
-    this.waker.release();
-    this.socket?.destroy();
-  }
-
-  override describe(): string {
-    return `TcpStream.connect(${this.host}:${this.port})`;
   }
 }
 
@@ -196,7 +149,7 @@ export class TcpListener {
    */
   static bind(addr: SocketAddr): Future<TcpListener> {
     const { host, port } = checkAddr(addr, "TcpListener.bind");
-    return new Bind(
+    return listen(
       host,
       port,
       () => net.createServer({ pauseOnConnect: true }),
@@ -255,61 +208,20 @@ export class TcpListener {
 }
 
 /** @internal Starts a server listening; shared by `TcpListener.bind` and `TlsListener.bind`. */
-export class Bind<L> extends Future<L> {
-  private server: net.Server | null = null;
-  private listening = false;
-  private error: Error | null = null;
-  private done = false;
-  private readonly waker = new HeldWaker(true);
-  private readonly onError = (error: Error): void => {
-    this.error = IoError.from(error, "listen", `${this.host}:${this.port}`);
-    this.waker.wake();
-  };
-
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly create: () => net.Server,
-    private readonly wrap: (server: net.Server) => L,
-  ) {
-    super();
-  }
-
-  poll(cx: Context): Poll<L> {
-    if (this.done) throw pollAfterCompletion(this);
-    if (this.server === null) {
-      const server = this.create();
-      this.server = server;
-      server.once("error", this.onError);
-      server.listen(this.port, this.host, () => {
-        this.listening = true;
-        this.waker.wake();
-      });
-    }
-    if (this.error !== null) {
-      this.done = true;
-      this.server.close();
-      throw this.error;
-    }
-    if (this.listening) {
-      this.done = true;
-      this.server.off("error", this.onError);
-      return this.wrap(this.server);
-    }
-    this.waker.register(cx.waker);
-    return Pending;
-  }
-
-  override drop(): void {
-    if (this.done) return;
-    this.done = true;
-    this.waker.release();
-    this.server?.close();
-  }
-
-  override describe(): string {
-    return `TcpListener.bind(${this.host}:${this.port})`;
-  }
+export function listen<L>(
+  host: string,
+  port: number,
+  create: () => net.Server,
+  wrap: (server: net.Server) => L,
+): Future<L> {
+  return new Establish(
+    "listen",
+    `${host}:${port}`,
+    "listening",
+    () => create().listen(port, host),
+    wrap,
+    (server) => server.close(),
+  );
 }
 
 class Accept extends Future<TcpStream> {

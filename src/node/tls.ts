@@ -1,11 +1,8 @@
 import * as tls from "node:tls";
-import { Future, pollAfterCompletion } from "../future/future.js";
-import { HeldWaker } from "../runtime/held-waker.js";
-import type { Context } from "../task/context.js";
-import { Pending, type Poll } from "../task/poll.js";
+import type { Future } from "../future/future.js";
 import { timeout } from "../time/timeout.js";
-import { IoError } from "./io-error.js";
-import { Bind, checkAddr, type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
+import { Establish } from "./establish.js";
+import { checkAddr, listen, type SocketAddr, TcpListener, TcpStream } from "./tcp.js";
 
 /**
  * TLS client options: Node's `tls.connect` options minus the ones this module sets (host, port,
@@ -16,59 +13,16 @@ export type TlsOptions = Omit<tls.ConnectionOptions, "host" | "port" | "socket">
   readonly timeout?: number;
 };
 
-class TlsHandshake extends Future<TcpStream> {
-  private socket: tls.TLSSocket | null = null;
-  private secure = false;
-  private error: Error | null = null;
-  private done = false;
-  private readonly waker = new HeldWaker(true);
-  private readonly onError = (error: Error): void => {
-    this.error = IoError.from(error, "tls", this.target);
-    this.waker.wake();
-  };
-
-  constructor(
-    private readonly start: () => tls.TLSSocket,
-    private readonly target: string,
-  ) {
-    super();
-  }
-
-  poll(cx: Context): Poll<TcpStream> {
-    if (this.done) throw pollAfterCompletion(this);
-    if (this.socket === null) {
-      const socket = this.start();
-      this.socket = socket;
-      socket.once("secureConnect", () => {
-        this.secure = true;
-        this.waker.wake();
-      });
-      socket.once("error", this.onError);
-    }
-    if (this.error !== null) {
-      this.done = true;
-      this.socket.destroy();
-      throw this.error;
-    }
-    if (this.secure) {
-      this.done = true;
-      this.socket.off("error", this.onError);
-      return new TcpStream(this.socket);
-    }
-    this.waker.register(cx.waker);
-    return Pending;
-  }
-
-  override drop(): void {
-    if (this.done) return;
-    this.done = true;
-    this.waker.release();
-    this.socket?.destroy();
-  }
-
-  override describe(): string {
-    return `TLS handshake (${this.target})`;
-  }
+/** A TLS socket that completed its handshake, as a stream; destroyed if dropped or failed first. */
+function handshake(target: string, start: () => tls.TLSSocket): Future<TcpStream> {
+  return new Establish(
+    "tls",
+    target,
+    "secureConnect",
+    start,
+    (socket: tls.TLSSocket) => new TcpStream(socket),
+    (socket) => socket.destroy(),
+  );
 }
 
 /**
@@ -89,11 +43,10 @@ class TlsHandshake extends Future<TcpStream> {
 export function upgradeToTls(stream: TcpStream, options: TlsOptions = {}): Future<TcpStream> {
   const { timeout: ms, ...tlsOptions } = options;
   const peer = stream.peerAddr();
-  const handshake = new TlsHandshake(
-    () => tls.connect({ ...tlsOptions, socket: stream.detach() }),
-    `${peer.host}:${peer.port}`,
+  const upgrading = handshake(`${peer.host}:${peer.port}`, () =>
+    tls.connect({ ...tlsOptions, socket: stream.detach() }),
   );
-  return ms === undefined ? handshake : timeout(handshake, ms);
+  return ms === undefined ? upgrading : timeout(upgrading, ms);
 }
 
 /**
@@ -110,11 +63,10 @@ export function upgradeToTls(stream: TcpStream, options: TlsOptions = {}): Futur
 export function tlsConnect(addr: SocketAddr, options: TlsOptions = {}): Future<TcpStream> {
   const { timeout: ms, ...tlsOptions } = options;
   const host = addr.host ?? "127.0.0.1";
-  const handshake = new TlsHandshake(
-    () => tls.connect({ servername: host, ...tlsOptions, host, port: addr.port }),
-    `${host}:${addr.port}`,
+  const connecting = handshake(`${host}:${addr.port}`, () =>
+    tls.connect({ servername: host, ...tlsOptions, host, port: addr.port }),
   );
-  return ms === undefined ? handshake : timeout(handshake, ms);
+  return ms === undefined ? connecting : timeout(connecting, ms);
 }
 
 /**
@@ -137,7 +89,7 @@ export class TlsListener extends TcpListener {
    */
   static override bind(addr: SocketAddr, options: tls.TlsOptions = {}): Future<TlsListener> {
     const { host, port } = checkAddr(addr, "TlsListener.bind");
-    return new Bind(
+    return listen(
       host,
       port,
       () => tls.createServer(options),
