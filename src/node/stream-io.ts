@@ -34,7 +34,10 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
   private error: Error | null = null;
   private finished = false;
   private needDrain = false;
-  private unflushed = 0;
+  /** An empty write is queued to learn when earlier writes are flushed. */
+  private flushing = false;
+  /** That empty write's callback ran (consumed by the next `pollFlush`). */
+  private flushed = false;
   /** @internal */
   protected dropped = false;
   private readonly reader = new HeldWaker(true);
@@ -110,21 +113,31 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
       this.writer.register(cx.waker);
       return Pending;
     }
-    this.unflushed++;
-    // A copy: the caller may reuse its buffer as soon as the write returned.
-    const ok = stream.write(Buffer.from(data), () => {
-      this.unflushed--;
-      if (this.unflushed === 0) this.flusher.wake();
-    });
-    if (!ok) this.needDrain = true;
+    // A copy: the caller may reuse its buffer as soon as the write returned. No callback per
+    // write: `pollFlush` learns when everything before it went out from one empty write.
+    if (!stream.write(Buffer.from(data))) this.needDrain = true;
     return data.length;
   }
 
   pollFlush(cx: Context): Poll<void> {
     if (this.error !== null) throw this.error;
-    if (this.unflushed === 0) return undefined;
+    const stream = this.writable();
+    if (this.flushed) {
+      this.flushed = false;
+      return undefined;
+    }
+    if (stream.writableLength === 0 && !this.flushing) return undefined;
     this.flusher.register(cx.waker);
-    return this.unflushed === 0 ? undefined : Pending;
+    if (!this.flushing) {
+      this.flushing = true;
+      // Write callbacks run in order: this one fires once every earlier byte was handed on.
+      stream.write(EMPTY, () => {
+        this.flushing = false;
+        this.flushed = true;
+        this.flusher.wake();
+      });
+    }
+    return Pending;
   }
 
   /** Flushes and ends the writable side (a half-close for a socket). */
@@ -186,6 +199,8 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
     this.flusher.wake();
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function toBuffer(chunk: unknown): Buffer | null {
   if (chunk === null) return null;
