@@ -214,14 +214,8 @@ class BroadcastRecv<T> extends Future<T> {
       this.drop();
       return r;
     }
-    let waiter = this.waiter;
-    if (waiter === null || !waiter.linked) {
-      waiter ??= new Waiter();
-      waiter.ready = false;
-      this.waiter = waiter;
-      this.receiver.waiters.pushBack(waiter);
-    }
-    waiter.waker.register(cx.waker);
+    this.waiter ??= new Waiter();
+    this.receiver.waiters.park(this.waiter, cx.waker);
     return Pending;
   }
 

@@ -193,13 +193,8 @@ class Changed<T> extends Future<void> {
       this.drop();
       throw new ChannelClosed("the watch sender was dropped");
     }
-    let waiter = this.waiter;
-    if (waiter === null || !waiter.linked) {
-      waiter ??= new Waiter();
-      this.waiter = waiter;
-      state.waiters.pushBack(waiter);
-    }
-    waiter.waker.register(cx.waker);
+    this.waiter ??= new Waiter();
+    state.waiters.park(this.waiter, cx.waker);
     return Pending;
   }
 
