@@ -77,6 +77,26 @@ export interface SmtpOptions {
    * simulated one); TCP streams use `upgradeToTls`.
    */
   readonly upgrade?: (io: SmtpTransport) => Future<SmtpTransport>;
+  /**
+   * Replaces how {@link SmtpClient.connect} (and so {@link SmtpPool}) opens the connection: it is
+   * called with the server's address and the connection time limit and completes with the
+   * transport to speak over. Use it to run the client and the pool unchanged over a simulated or
+   * in-memory network. With `tls: "implicit"` the transport it returns is upgraded at once, and
+   * STARTTLS upgrades it later, both through the `upgrade` option (or `upgradeToTls` for a
+   * `TcpStream`). The client still bounds the whole call by `connectTimeout`.
+   *
+   * @example
+   * ```ts
+   * const client = yield* SmtpClient.connect({
+   *   host: "mx.sim", port: 25, tls: "none",
+   *   connect: (addr, { timeout }) => net.connect(addr, { timeout }), // net: a simulated network
+   * });
+   * ```
+   */
+  readonly connect?: (
+    addr: { readonly host: string; readonly port: number },
+    options: { readonly timeout: number },
+  ) => Future<SmtpTransport>;
 }
 
 /** An email to send: envelope sender, recipients, and the RFC 5322 message itself. */
@@ -462,16 +482,30 @@ const connectAndGreet = asyncFn(function* connectAndGreet(options: SmtpOptions) 
   const addr = { host: options.host ?? "127.0.0.1", port: options.port ?? 25 };
   const connectTimeout = options.connectTimeout ?? limits.greeting;
   const implicit = options.tls === "implicit";
-  const socket = implicit
-    ? yield* tlsConnect(addr, {
-        ...(isIP(addr.host) === 0 ? { servername: addr.host } : {}),
-        ...options.tlsOptions,
-        timeout: connectTimeout,
-      })
-    : yield* TcpStream.connect(addr, { timeout: connectTimeout });
+  const open = options.connect;
+  if (open !== undefined && typeof open !== "function") {
+    throw new InvalidArgumentError(
+      `SmtpClient.connect: the connect option must be a function, got ${describeValue(open)}`,
+    );
+  }
+  let socket: SmtpTransport;
+  if (open !== undefined) {
+    socket = yield* timeout(open(addr, { timeout: connectTimeout }), connectTimeout);
+  } else if (implicit) {
+    socket = yield* tlsConnect(addr, {
+      ...(isIP(addr.host) === 0 ? { servername: addr.host } : {}),
+      ...options.tlsOptions,
+      timeout: connectTimeout,
+    });
+  } else {
+    socket = yield* TcpStream.connect(addr, { timeout: connectTimeout });
+  }
   const client = new SmtpClient(socket, options);
   client.secure = implicit;
   try {
+    if (open !== undefined && implicit) {
+      client.replaceTransport(yield* timeout(client.upgradeTransport(), connectTimeout));
+    }
     return yield* greet(client);
   } catch (error) {
     client.close();

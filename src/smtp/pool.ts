@@ -13,7 +13,11 @@ import {
 } from "./client.js";
 import { SmtpError } from "./errors.js";
 
-/** Options of {@link SmtpPool}: the connection options plus the pool's own. */
+/**
+ * Options of {@link SmtpPool}: the connection options (every connection is opened with them,
+ * including `connect` and `upgrade`, so a pool runs unchanged over a simulated network) plus the
+ * pool's own.
+ */
 export interface SmtpPoolOptions extends SmtpOptions {
   /** Connections (and so sends) at once (default 5). */
   readonly maxConnections?: number;

@@ -3,313 +3,39 @@ import { test } from "node:test";
 import fc from "fast-check";
 import {
   BrokenPipe,
-  BufReader,
   Cancelled,
-  type Context,
-  type DuplexStream,
   duplex,
   type Future,
   future,
   LineTooLong,
-  Pending,
-  type Poll,
   Runtime,
-  shutdown,
   sleep,
   TimeoutError,
   timeout,
-  writeAll,
 } from "../../src/index.js";
 import {
   DEFAULT_SMTP_TIMEOUTS,
   InvalidAddressError,
   SmtpClient,
   SmtpError,
-  type SmtpOptions,
-  type SmtpTransport,
 } from "../../src/smtp/index.js";
 import { assertPending, MockTask } from "../../src/testing/index.js";
+import {
+  assertSmtpError,
+  clientLines,
+  dialogue,
+  failed,
+  MSG,
+  RecordingTransport,
+  ScriptedServer,
+  sendOnce,
+  succeeded,
+  trace,
+  type WireEvent,
+  withClient,
+} from "./scripted.js";
 
 const enc = new TextEncoder();
-const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
-
-// ---------------------------------------------------------------------------------------------
-// Harness: an in-memory transport that records every write, and a scripted server task.
-
-/** One event on the wire, in the order it happened. */
-interface WireEvent {
-  readonly from: "client" | "server";
-  /** The bytes as latin1 text (one entry per accepted `pollWrite` of the client). */
-  readonly text: string;
-}
-
-/** The client's end: a duplex end that logs each accepted write and can cap each read's size. */
-class RecordingTransport implements SmtpTransport {
-  dropped = false;
-  readonly bytes: number[] = [];
-  private readCount = 0;
-  constructor(
-    private readonly inner: DuplexStream,
-    private readonly log: WireEvent[],
-    /** Caps the size of the i-th read (to split replies at chosen byte boundaries). */
-    private readonly readSize?: (i: number) => number,
-  ) {}
-  pollRead(cx: Context, buf: Uint8Array): Poll<number> {
-    if (this.readSize === undefined || buf.length === 0) return this.inner.pollRead(cx, buf);
-    const n = Math.max(1, Math.min(buf.length, this.readSize(this.readCount)));
-    const r = this.inner.pollRead(cx, buf.subarray(0, n));
-    if (r !== Pending) this.readCount++;
-    return r;
-  }
-  pollWrite(cx: Context, data: Uint8Array): Poll<number> {
-    const r = this.inner.pollWrite(cx, data);
-    if (r !== Pending && r > 0) {
-      const written = data.subarray(0, r);
-      this.log.push({ from: "client", text: latin1(written) });
-      for (const b of written) this.bytes.push(b);
-    }
-    return r;
-  }
-  pollFlush(cx: Context): Poll<void> {
-    return this.inner.pollFlush(cx);
-  }
-  pollShutdown(cx: Context): Poll<void> {
-    return this.inner.pollShutdown(cx);
-  }
-  drop(): void {
-    this.dropped = true;
-    this.inner.drop();
-  }
-  /** Everything the client wrote, as latin1 text. */
-  get written(): string {
-    return latin1(Uint8Array.from(this.bytes));
-  }
-}
-
-type Reply = string | readonly string[];
-
-/** The server's side of a dialogue, for scripts. */
-class ScriptedServer {
-  readonly reader: BufReader;
-  /** Every line the server read, in order. */
-  readonly lines: string[] = [];
-  constructor(
-    readonly io: DuplexStream,
-    readonly log: WireEvent[],
-  ) {
-    this.reader = new BufReader(io);
-  }
-
-  /** Sends reply lines (each gets CRLF). */
-  send(reply: Reply): Future<void> {
-    const text = (typeof reply === "string" ? [reply] : reply).map((l) => `${l}\r\n`).join("");
-    return this.sendRaw(text);
-  }
-
-  /** Sends raw text (latin1 bytes), all in one write. */
-  sendRaw(text: string): Future<void> {
-    const server = this;
-    return future(function* () {
-      yield* writeAll(server.io, Buffer.from(text, "latin1"));
-      server.log.push({ from: "server", text });
-    });
-  }
-
-  /** Reads one line (undefined at end of stream). */
-  line(): Future<string | undefined> {
-    const server = this;
-    return future(function* () {
-      const l = yield* server.reader.readLine();
-      if (l !== undefined) server.lines.push(l);
-      return l;
-    });
-  }
-
-  /** Reads one line, checks it, and sends `reply` (if any). */
-  expect(what: string | RegExp, reply?: Reply): Future<string> {
-    const server = this;
-    return future(function* () {
-      const l = yield* server.line();
-      if (l === undefined)
-        throw new assert.AssertionError({ message: `expected ${what}, got EOF` });
-      if (typeof what === "string") assert.equal(l, what);
-      else assert.match(l, what);
-      if (reply !== undefined) yield* server.send(reply);
-      return l;
-    });
-  }
-
-  /** Reads the DATA payload up to and including the "." line; returns its raw lines. */
-  data(reply?: Reply): Future<string[]> {
-    const server = this;
-    return future(function* () {
-      const out: string[] = [];
-      for (;;) {
-        const l = yield* server.line();
-        if (l === undefined) throw new assert.AssertionError({ message: "EOF inside DATA" });
-        if (l === ".") break;
-        out.push(l);
-      }
-      if (reply !== undefined) yield* server.send(reply);
-      return out;
-    });
-  }
-
-  /** Greets and answers EHLO with `extensions`. */
-  hello(extensions: readonly string[] = []): Future<void> {
-    const server = this;
-    return future(function* () {
-      yield* server.send("220 mx.test ESMTP ready");
-      const lines = ["mx.test greets you", ...extensions];
-      yield* server.expect(
-        /^EHLO /,
-        lines.map((l, i) => `250${i === lines.length - 1 ? " " : "-"}${l}`),
-      );
-    });
-  }
-
-  /** Half-closes: the client reads end of stream. */
-  hangUp(): Future<void> {
-    return shutdown(this.io);
-  }
-
-  /** Reads until the client goes away. */
-  drain(): Future<void> {
-    const server = this;
-    return future(function* () {
-      while ((yield* server.line()) !== undefined) {}
-    });
-  }
-}
-
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-interface DialogueResult<T> {
-  outcome: Outcome<T>;
-  log: WireEvent[];
-  io: RecordingTransport;
-  server: ScriptedServer;
-  rt: Runtime;
-}
-
-interface DialogueOptions {
-  rt?: Runtime;
-  capacity?: number;
-  readSize?: (i: number) => number;
-}
-
-/**
- * Runs `script` as the server task and `client` as the root; when the client part ends, drops the
- * client's end (so the server reads EOF) and waits for the server, whose failures are rethrown.
- */
-async function dialogue<T>(
-  script: (s: ScriptedServer) => Future<void>,
-  client: (io: RecordingTransport, rt: Runtime) => Future<T>,
-  options: DialogueOptions = {},
-): Promise<DialogueResult<T>> {
-  const rt = options.rt ?? new Runtime();
-  const [clientEnd, serverEnd] = duplex(options.capacity ?? 64 * 1024);
-  const log: WireEvent[] = [];
-  const io = new RecordingTransport(clientEnd, log, options.readSize);
-  const server = new ScriptedServer(serverEnd, log);
-  const outcome = await rt.run(
-    future(function* () {
-      const serverTask = rt.spawn(
-        future(function* () {
-          try {
-            yield* script(server);
-            yield* server.drain();
-          } catch (e) {
-            // Never leave the client hanging on a failed script.
-            serverEnd.drop();
-            throw e;
-          }
-        }),
-      );
-      const outcome: Outcome<T> = yield* client(io, rt)
-        .map((value): Outcome<T> => ({ ok: true, value }))
-        .catch((error: unknown): Outcome<T> => ({ ok: false, error }));
-      clientEnd.drop();
-      yield* serverTask;
-      return outcome;
-    }),
-  );
-  return { outcome, log, io, server, rt };
-}
-
-function failed<T>(outcome: Outcome<T>): unknown {
-  if (outcome.ok) assert.fail(`expected an error, got ${String(outcome.value)}`);
-  return outcome.error;
-}
-
-function succeeded<T>(outcome: Outcome<T>): T {
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
-function assertSmtpError(
-  error: unknown,
-  code: SmtpError["code"],
-  replyCode?: number,
-): asserts error is SmtpError {
-  assert.ok(error instanceof SmtpError, `expected SmtpError, got ${String(error)}`);
-  assert.equal(error.code, code, error.message);
-  if (replyCode !== undefined) assert.equal(error.replyCode, replyCode);
-}
-
-/** Lines the client wrote, in order. */
-function clientLines(log: readonly WireEvent[]): string[] {
-  return log
-    .filter((e) => e.from === "client")
-    .map((e) => e.text)
-    .join("")
-    .split("\r\n")
-    .filter((l) => l !== "");
-}
-
-/** The log as a compact trace: "C:MAIL FROM:<a@x>" for each client write, "S:250" per reply. */
-function trace(log: readonly WireEvent[]): string[] {
-  return log.map((e) =>
-    e.from === "client"
-      ? `C:${e.text.replace(/\r\n$/, "").replaceAll("\r\n", "|")}`
-      : `S:${e.text.slice(0, 3)}`,
-  );
-}
-
-/** Handshake then `body(client)`. */
-function withClient<T>(
-  body: (client: SmtpClient) => Future<T>,
-  options: SmtpOptions = {},
-): (io: RecordingTransport) => Future<{ client: SmtpClient; value: T }> {
-  return (io) =>
-    future(function* () {
-      const client = yield* SmtpClient.handshake(io, options);
-      const value = yield* body(client);
-      return { client, value };
-    });
-}
-
-/** Handshake, then one `send`; the error (if any) and the client are both returned. */
-function sendOnce(
-  envelope: Parameters<SmtpClient["send"]>[0],
-  options: SmtpOptions = {},
-): (io: RecordingTransport) => Future<{ client: SmtpClient; result: Outcome<unknown> }> {
-  return (io) =>
-    future(function* () {
-      const client = yield* SmtpClient.handshake(io, options);
-      const result = yield* client
-        .send(envelope)
-        .map((value): Outcome<unknown> => ({ ok: true, value }))
-        .catch((error: unknown): Outcome<unknown> => ({ ok: false, error }));
-      return { client, result };
-    });
-}
-
-const MSG = {
-  from: "alice@example.com",
-  to: ["bob@example.com"],
-  data: "Subject: hi\r\n\r\nhello\r\n",
-};
 
 // ---------------------------------------------------------------------------------------------
 // Greeting and EHLO
