@@ -38,7 +38,22 @@ export class ReadyQueue<T> {
   takeRandom(random: () => number): T | undefined {
     const length = this.length;
     if (length === 0) return undefined;
-    const offset = Math.floor(random() * length);
+    return this.takeAt(Math.floor(random() * length));
+  }
+
+  /** The item `offset` places from the oldest (0 = oldest), or `undefined` past the end. */
+  at(offset: number): T | undefined {
+    if (offset < 0 || offset >= this.length) return undefined;
+    return this.buffer[(this.head + offset) & this.mask];
+  }
+
+  /**
+   * Removes and returns the item `offset` places from the oldest, moving the head into its place
+   * (so the order of the rest changes): for schedulers that choose by their own rule (the
+   * simulator's priorities). `undefined` past the end.
+   */
+  takeAt(offset: number): T | undefined {
+    if (offset < 0 || offset >= this.length) return undefined;
     const index = (this.head + offset) & this.mask;
     const item = this.buffer[index];
     this.buffer[index] = this.buffer[this.head];

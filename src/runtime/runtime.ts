@@ -49,8 +49,9 @@ export interface RuntimeOptions {
    * Which ready task runs next: `"fifo"` (default, the production order), or
    * `{ random: seed }` to pick uniformly among the ready tasks with a seeded generator, which
    * shakes out bugs that depend on scheduling order; a failing seed replays the same order.
+   * A {@link SchedulingPolicy} object is the simulator's hook (`waker/sim`).
    */
-  readonly scheduling?: "fifo" | { readonly random: number };
+  readonly scheduling?: "fifo" | { readonly random: number } | SchedulingPolicy;
   /** Polls per drain before the runtime lets the host run I/O (default 1024). */
   readonly drainBudget?: number;
   /** Milliseconds per drain before the runtime lets the host run I/O (default 4). */
@@ -61,6 +62,18 @@ export interface RuntimeOptions {
    * site; `"shutdown"` prints it and shuts the runtime down; a function receives it.
    */
   readonly onUnhandledError?: "log" | "shutdown" | ((error: unknown, task: TaskInfo) => void);
+}
+
+/**
+ * @internal A custom polling order, the hook of the simulator (`waker/sim`, its seeded random and
+ * PCT schedulers and its event log): the runtime asks `next` for every task it polls, and tells
+ * `woken` of every wake that schedules a task. With no policy (FIFO) neither is called.
+ */
+export interface SchedulingPolicy {
+  /** Removes and returns the task to poll next from `ready`; `undefined` when it is empty. */
+  next(ready: ReadyQueue<Task>): Task | undefined;
+  /** `task` was woken and is now scheduled (once per wake that sets `SCHEDULED`). */
+  woken(task: Task): void;
 }
 
 /** Options of `spawn`. */
@@ -127,8 +140,8 @@ export class Runtime implements TaskScheduler, HandleHost {
   private readonly random: () => number;
   private readonly queue = new ReadyQueue<Task>();
   private readonly drainBudget: number;
-  /** Seeded generator for random scheduling; `null` for FIFO. */
-  private readonly pickRandom: (() => number) | null;
+  /** Who picks the next ready task; `null` for FIFO. */
+  private readonly policy: SchedulingPolicy | null;
   private readonly drainTimeMs: number;
   private readonly onUnhandledError: RuntimeOptions["onUnhandledError"];
   private armed = false;
@@ -157,7 +170,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     this.random = options.seed === undefined ? this.platform.random : seededRandom(options.seed);
     this.drainBudget = positive(options.drainBudget, 1024, "drainBudget");
     this.drainTimeMs = positive(options.drainTimeMs, 4, "drainTimeMs");
-    this.pickRandom = schedulingPolicy(options.scheduling);
+    this.policy = schedulingPolicy(options.scheduling);
     this.onUnhandledError = options.onUnhandledError ?? "log";
     if (options.clock !== undefined && options.clock !== "real" && options.clock !== "virtual") {
       throw new InvalidArgumentError(
@@ -338,6 +351,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     const state = task.state;
     if ((state & (SCHEDULED | COMPLETE)) !== 0) return;
     task.state = state | SCHEDULED;
+    if (this.policy !== null) this.policy.woken(task);
     if ((state & RUNNING) !== 0) return;
     this.queue.push(task);
     if (!this.armed && !this.draining) {
@@ -444,9 +458,9 @@ export class Runtime implements TaskScheduler, HandleHost {
     const deadline = this.platform.now() + this.drainTimeMs;
     let polls = 0;
     try {
-      const pick = this.pickRandom;
+      const policy = this.policy;
       for (;;) {
-        const task = pick === null ? queue.shift() : queue.takeRandom(pick);
+        const task = policy === null ? queue.shift() : policy.next(queue);
         if (task === undefined) break;
         this.runTask(task);
         if (++polls >= budget || ((polls & 63) === 0 && this.platform.now() >= deadline)) break;
@@ -470,9 +484,9 @@ export class Runtime implements TaskScheduler, HandleHost {
     const previous = enterRuntime(this);
     const previousRandom = setRandomSource(this.random);
     try {
-      const pick = this.pickRandom;
+      const policy = this.policy;
       while ((task.state & COMPLETE) === 0) {
-        const next = pick === null ? this.queue.shift() : this.queue.takeRandom(pick);
+        const next = policy === null ? this.queue.shift() : policy.next(this.queue);
         if (next === undefined) {
           if (this.idleDrivers() && !this.queue.isEmpty()) continue;
           break;
@@ -634,10 +648,16 @@ function checkFuture(fut: unknown, where: string): void {
   }
 }
 
-function schedulingPolicy(policy: RuntimeOptions["scheduling"]): (() => number) | null {
+function schedulingPolicy(policy: RuntimeOptions["scheduling"]): SchedulingPolicy | null {
   if (policy === undefined || policy === "fifo") return null;
-  if (policy !== null && typeof policy === "object" && Number.isFinite(policy.random)) {
-    return seededRandom(policy.random);
+  if (policy !== null && typeof policy === "object") {
+    if ("random" in policy && Number.isFinite(policy.random)) {
+      const random = seededRandom(policy.random);
+      return { next: (ready) => ready.takeRandom(random), woken: () => {} };
+    }
+    if (typeof (policy as SchedulingPolicy).next === "function") {
+      return policy as SchedulingPolicy;
+    }
   }
   throw new InvalidArgumentError(
     `Runtime: scheduling must be "fifo" or { random: seed }, got ${describeValue(policy)}`,
