@@ -1,11 +1,22 @@
-import type { Waker } from "../task/waker.js";
-import { heldByRuntime, releasedByRuntime } from "./task.js";
+import { RawWaker } from "../task/raw-waker.js";
+import { Waker } from "../task/waker.js";
+import {
+  heldByRuntime,
+  holdTaskWaker,
+  releasedByRuntime,
+  releaseTaskWakerHold,
+  TASK_VTABLE,
+  type Task,
+} from "./task.js";
 
 /**
- * One waker kept by a runtime structure (a timer, a join set, a scope) until the event it waits
- * for. `register` keeps a clone of the polling task's waker, skipping the clone when the stored
- * one already wakes the same task; the clone is marked as held by the runtime, so it does not
- * count as a way out of a deadlock (only timers and drivers, which count themselves, do).
+ * One waker kept by a runtime structure (a timer, a join set, a channel, a socket) until the event
+ * it waits for. `register` keeps the polling task's waker, skipping the work when the stored one
+ * already wakes the same task.
+ *
+ * A task's waker is kept without allocating a clone: the structure stores the task itself and
+ * does the accounting a clone would (live wakers per task, and whether the waker is a way out of
+ * a deadlock), so parking and waking a task allocates nothing. Other wakers are cloned.
  *
  * @example
  * ```ts
@@ -19,7 +30,10 @@ import { heldByRuntime, releasedByRuntime } from "./task.js";
  * ```
  */
 export class HeldWaker {
+  /** The stored waker: a task (held directly, see `direct`) or an owned clone. */
   private waker: Waker | null = null;
+  /** `waker` is a task kept without a clone (its counts were taken by `holdTaskWaker`). */
+  private direct = false;
 
   /**
    * @param wokenByHost `false` (default): only tasks of the runtime wake this waker, so it is not
@@ -32,20 +46,39 @@ export class HeldWaker {
     return this.waker !== null;
   }
 
-  /** Stores (a clone of) `waker`, unless the stored one already wakes the same task. */
+  /** Stores `waker` (or a clone of it), unless the stored one already wakes the same task. */
   register(waker: Waker): void {
     const current = this.waker;
-    if (current?.willWake(waker)) return;
-    this.release();
+    if (current !== null) {
+      if (current.willWake(waker)) return;
+      this.release();
+    }
+    if (waker.vtable === TASK_VTABLE) {
+      const task = waker.data as Task;
+      holdTaskWaker(task, this.wokenByHost);
+      this.waker = task;
+      this.direct = true;
+      return;
+    }
     const clone = waker.clone();
     if (!this.wokenByHost) heldByRuntime(clone);
     this.waker = clone;
+    this.direct = false;
   }
 
   /** Wakes the stored waker, if any, and forgets it. */
   wake(): void {
-    const waker = this.take();
-    waker?.wake();
+    const waker = this.waker;
+    if (waker === null) return;
+    this.waker = null;
+    if (this.direct) {
+      const task = waker as Task;
+      releaseTaskWakerHold(task, this.wokenByHost);
+      task.scheduler.wakeTask(task);
+      return;
+    }
+    if (!this.wokenByHost) releasedByRuntime(waker);
+    waker.wake();
   }
 
   /** Removes the stored waker and hands it to the caller (who must wake or drop it). */
@@ -53,6 +86,13 @@ export class HeldWaker {
     const waker = this.waker;
     if (waker === null) return null;
     this.waker = null;
+    if (this.direct) {
+      // Hand out a real clone; the counts taken at register move to it.
+      const task = waker as Task;
+      const owned = Waker.fromRaw(new RawWaker(task, TASK_VTABLE));
+      if (!this.wokenByHost) releasedByRuntime(owned);
+      return owned;
+    }
     if (!this.wokenByHost) releasedByRuntime(waker);
     return waker;
   }
@@ -64,6 +104,14 @@ export class HeldWaker {
 
   /** Drops the stored waker, if any, without waking. */
   release(): void {
-    this.take()?.drop();
+    const waker = this.waker;
+    if (waker === null) return;
+    this.waker = null;
+    if (this.direct) {
+      releaseTaskWakerHold(waker as Task, this.wokenByHost);
+      return;
+    }
+    if (!this.wokenByHost) releasedByRuntime(waker);
+    waker.drop();
   }
 }

@@ -123,6 +123,29 @@ export function releasedByRuntime(waker: Waker): void {
 }
 
 /**
+ * Accounts for a waker of `task` that a runtime structure keeps without allocating a clone (see
+ * `HeldWaker`): the same counts as `clone()` plus, unless `byHost`, {@link heldByRuntime}.
+ */
+export function holdTaskWaker(task: Task, byHost: boolean): void {
+  task.wakers++;
+  if (byHost) {
+    if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers++;
+  } else {
+    task.internalWakers++;
+  }
+}
+
+/** Undoes {@link holdTaskWaker} (the held waker was dropped, or is being woken). */
+export function releaseTaskWakerHold(task: Task, byHost: boolean): void {
+  task.wakers--;
+  if (byHost) {
+    if ((task.state & COMPLETE) === 0) task.scheduler.externalWakers--;
+  } else {
+    task.internalWakers--;
+  }
+}
+
+/**
  * The task's name: the one given to `spawn`, else the name of the generator function it runs
  * (from the future's description). Computed on demand, for dumps and errors only.
  */

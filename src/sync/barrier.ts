@@ -85,7 +85,7 @@ class BarrierWait extends Future<BarrierWaitResult> {
       barrier.waiters.pushBack(this.waiter);
     }
     if (barrier.currentGeneration !== this.generation) return this.finish(false);
-    this.waiter.waker.register(cx.waker);
+    this.waiter.register(cx.waker);
     return Pending;
   }
 
@@ -98,7 +98,7 @@ class BarrierWait extends Future<BarrierWaitResult> {
       this.barrier.waiters.remove(waiter);
       this.barrier.withdraw();
     }
-    waiter.waker.release();
+    waiter.release();
   }
 
   override describe(): string {
@@ -107,7 +107,7 @@ class BarrierWait extends Future<BarrierWaitResult> {
 
   private finish(isLeader: boolean): BarrierWaitResult {
     this.done = true;
-    this.waiter?.waker.release();
+    this.waiter?.release();
     return { isLeader };
   }
 }

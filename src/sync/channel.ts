@@ -26,7 +26,7 @@ export class Chan<T> {
   closed = false;
   /** The receiver was dropped: reserved slots can no longer be delivered. */
   receiverDropped = false;
-  /** A host callback may send (see `Waiter.waker`), so this counts as a possible host wake. */
+  /** A host callback may send (see `Waiter`), so this counts as a possible host wake. */
   readonly receiver = new HeldWaker(true);
   readonly sendWaiters = new WaitList();
   readonly closedWaiters = new WaitList();
@@ -54,7 +54,7 @@ export class Chan<T> {
     this.reserved++;
     waiter.assigned = GRANTED;
     waiter.ready = true;
-    waiter.waker.wake();
+    waiter.wake();
   }
 
   close(): void {
@@ -357,7 +357,7 @@ class Send<T> extends Future<void | Permit<T>> {
     }
     if (waiter.assigned === GRANTED) return this.complete();
     if (chan.closed) return this.fail();
-    waiter.waker.register(cx.waker);
+    waiter.register(cx.waker);
     return Pending;
   }
 
@@ -382,7 +382,7 @@ class Send<T> extends Future<void | Permit<T>> {
   /** We hold a reserved slot: fill it (send) or hand it out (reserve). */
   private complete(): void | Permit<T> {
     this.done = true;
-    this.waiter?.waker.release();
+    this.waiter?.release();
     const chan = this.chan;
     if (!this.sending) return new Permit(chan);
     chan.reserved--;
@@ -457,7 +457,7 @@ class ClosedWait<T> extends Future<void> {
       this.waiter = new Waiter();
       this.chan.closedWaiters.pushBack(this.waiter);
     }
-    this.waiter.waker.register(cx.waker);
+    this.waiter.register(cx.waker);
     return Pending;
   }
   override drop(): void {

@@ -1,6 +1,6 @@
 import type { Future } from "../future/future.js";
 import { WakerContractError } from "../task/errors.js";
-import { Semaphore, type SemaphorePermit } from "./semaphore.js";
+import { Acquire, Semaphore } from "./semaphore.js";
 
 /**
  * An async mutual-exclusion lock around a value (tokio's `Mutex`): `lock()` waits, in FIFO order,
@@ -17,7 +17,8 @@ import { Semaphore, type SemaphorePermit } from "./semaphore.js";
  * ```
  */
 export class Mutex<T> {
-  private readonly semaphore = new Semaphore(1);
+  /** @internal One permit: the lock. */
+  readonly semaphore = new Semaphore(1);
   /** @internal */
   data: T;
 
@@ -32,13 +33,12 @@ export class Mutex<T> {
    * intact and never holds the lock.
    */
   lock(): Future<MutexGuard<T>> {
-    return this.semaphore.acquire(1).map((permit) => new MutexGuard(this, permit));
+    return new MutexLock(this);
   }
 
   /** The guard if the lock is free and no one is queued; `undefined` otherwise. */
   tryLock(): MutexGuard<T> | undefined {
-    const permit = this.semaphore.tryAcquire(1);
-    return permit === undefined ? undefined : new MutexGuard(this, permit);
+    return this.semaphore.takeNow(1) ? new MutexGuard(this) : undefined;
   }
 
   /** True while someone holds the lock. */
@@ -60,10 +60,7 @@ export class MutexGuard<T> {
   private released = false;
 
   /** @internal */
-  constructor(
-    private readonly mutex: Mutex<T>,
-    private readonly permit: SemaphorePermit,
-  ) {}
+  constructor(private readonly mutex: Mutex<T>) {}
 
   /**
    * The protected value.
@@ -84,7 +81,7 @@ export class MutexGuard<T> {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.permit.release();
+    this.mutex.semaphore.release(1);
   }
 
   [Symbol.dispose](): void {
@@ -93,5 +90,20 @@ export class MutexGuard<T> {
 
   private check(): void {
     if (this.released) throw new WakerContractError("MutexGuard used after release()");
+  }
+}
+
+/** `Mutex.lock()`: a FIFO wait for the mutex's one permit, completing with the guard. */
+class MutexLock<T> extends Acquire<MutexGuard<T>> {
+  constructor(private readonly mutex: Mutex<T>) {
+    super(mutex.semaphore, 1);
+  }
+
+  protected granted(): MutexGuard<T> {
+    return new MutexGuard(this.mutex);
+  }
+
+  override describe(): string {
+    return "Mutex.lock";
   }
 }

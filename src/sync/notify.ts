@@ -31,7 +31,7 @@ export class Notify {
     }
     waiter.ready = true;
     waiter.assigned = 1; // notified by notifyOne: passed on if the waiter is dropped unread
-    waiter.waker.wake();
+    waiter.wake();
   }
 
   /** Wakes every `notified()` future created before this call. */
@@ -79,7 +79,7 @@ class Notified extends Future<void> {
       notify.waiters.pushBack(waiter);
     }
     if (waiter.ready || notify.epoch !== this.epoch) return this.finish();
-    waiter.waker.register(cx.waker);
+    waiter.register(cx.waker);
     return Pending;
   }
 

@@ -65,7 +65,7 @@ export class Semaphore {
    * to the next waiter, and the others keep their places in the queue.
    */
   acquire(n = 1): Future<SemaphorePermit> {
-    return new Acquire(this, checkCount(n, "Semaphore.acquire", false));
+    return new PermitAcquire(this, checkCount(n, "Semaphore.acquire", false));
   }
 
   /**
@@ -114,7 +114,7 @@ export class Semaphore {
       if (waiter.assigned < waiter.needed) return;
       this.waiters.popFront();
       waiter.ready = true;
-      waiter.waker.wake();
+      waiter.wake();
     }
   }
 
@@ -163,7 +163,11 @@ export class SemaphorePermit {
   }
 }
 
-class Acquire extends Future<SemaphorePermit> {
+/**
+ * @internal The wait for `n` permits, in FIFO order; once they are held, `granted()` makes the
+ * output (a `SemaphorePermit`, a mutex guard, ...).
+ */
+export abstract class Acquire<P> extends Future<P> {
   private waiter: Waiter | null = null;
   private done = false;
 
@@ -174,7 +178,10 @@ class Acquire extends Future<SemaphorePermit> {
     super();
   }
 
-  poll(cx: Context): Poll<SemaphorePermit> {
+  /** The output once the permits are held (they belong to it from then on). */
+  protected abstract granted(): P;
+
+  poll(cx: Context): Poll<P> {
     if (this.done) throw pollAfterCompletion(this);
     const sem = this.semaphore;
     let waiter = this.waiter;
@@ -190,7 +197,7 @@ class Acquire extends Future<SemaphorePermit> {
     }
     if (waiter.assigned === waiter.needed) return this.succeed();
     if (sem.isClosed()) return this.fail();
-    waiter.waker.register(cx.waker);
+    waiter.register(cx.waker);
     return Pending;
   }
 
@@ -207,18 +214,31 @@ class Acquire extends Future<SemaphorePermit> {
     }
   }
 
-  override describe(): string {
-    return `Semaphore.acquire(${this.n})`;
-  }
-
-  private succeed(): SemaphorePermit {
+  private succeed(): P {
     this.done = true;
-    this.waiter?.waker.release();
-    return new SemaphorePermit(this.semaphore, this.n);
+    this.waiter?.release();
+    return this.granted();
   }
 
   private fail(): never {
     this.drop();
     throw new SemaphoreClosed("the semaphore is closed");
+  }
+}
+
+class PermitAcquire extends Acquire<SemaphorePermit> {
+  constructor(
+    private readonly owner: Semaphore,
+    private readonly count: number,
+  ) {
+    super(owner, count);
+  }
+
+  protected granted(): SemaphorePermit {
+    return new SemaphorePermit(this.owner, this.count);
+  }
+
+  override describe(): string {
+    return `Semaphore.acquire(${this.count})`;
   }
 }

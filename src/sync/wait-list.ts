@@ -2,25 +2,28 @@ import { HeldWaker } from "../runtime/held-waker.js";
 import type { Waker } from "../task/waker.js";
 
 /**
- * A task parked in a {@link WaitList}: its waker and its links. Owned by the waiting future, which
- * unlinks it in O(1) when dropped, so a cancelled wait never leaves a stale entry behind.
+ * A task parked in a {@link WaitList}: its waker (a {@link HeldWaker}, which it is) and its links.
+ * Owned by the waiting future, which unlinks it in O(1) when dropped, so a cancelled wait never
+ * leaves a stale entry behind.
+ *
+ * Its waker counts as a possible host wake: a channel or lock may be signalled from a host
+ * callback, so a task waiting here is never reported as deadlocked on the real runtime (the
+ * simulator, which sees every event, reports such cycles).
  */
-export class Waiter {
+export class Waiter extends HeldWaker {
   prev: Waiter | null = null;
   next: Waiter | null = null;
   /** True while in a list. */
   linked = false;
-  /**
-   * Counted as a possible host wake: a channel or lock may be signalled from a host callback, so
-   * a task waiting here is never reported as deadlocked on the real runtime (the simulator,
-   * which sees every event, reports such cycles).
-   */
-  readonly waker = new HeldWaker(true);
   /** What the waiter still needs (permits) or was granted; meaning is up to the primitive. */
   needed = 0;
   assigned = 0;
   /** Set by the primitive when the waiter may proceed (notified, granted, closed). */
   ready = false;
+
+  constructor() {
+    super(true);
+  }
 }
 
 /**
@@ -66,13 +69,13 @@ export class WaitList {
   /** Takes `waiter` out of the list (if it is in) and drops its stored waker: a cancelled wait. */
   cancel(waiter: Waiter): void {
     this.remove(waiter);
-    waiter.waker.release();
+    waiter.release();
   }
 
   /** Parks `waiter` at the back (if it is not parked yet) with the polling task's waker. */
   park(waiter: Waiter, waker: Waker): void {
     if (!waiter.linked) this.pushBack(waiter);
-    waiter.waker.register(waker);
+    waiter.register(waker);
   }
 
   /** Removes and returns the oldest waiter, or `null`. */
@@ -86,7 +89,7 @@ export class WaitList {
   wakeAll(): void {
     for (let waiter = this.popFront(); waiter !== null; waiter = this.popFront()) {
       waiter.ready = true;
-      waiter.waker.wake();
+      waiter.wake();
     }
   }
 }
