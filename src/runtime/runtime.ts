@@ -512,18 +512,19 @@ export class Runtime implements TaskScheduler, HandleHost {
     resetBudget(TASK_BUDGET);
     const fut = task.future!;
     let result: unknown;
+    const cx = this.cx;
+    Context.setWaker(cx, task);
+    this.running = task;
     try {
-      const cx = this.cx;
-      Context.setWaker(cx, task);
-      this.running = task;
       result = (state & CANCELLED) === 0 ? fut.poll(cx) : fut.pollDrop(cx);
     } catch (error) {
-      this.complete(task, FAILED, error);
-      return;
-    } finally {
       resetBudget(Number.POSITIVE_INFINITY);
       this.running = null;
+      this.complete(task, FAILED, error);
+      return;
     }
+    resetBudget(Number.POSITIVE_INFINITY);
+    this.running = null;
     if (result === Pending) {
       const after = task.state & ~RUNNING;
       task.state = after;

@@ -4,13 +4,29 @@ import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { ChannelClosed } from "./errors.js";
 
-class OneshotState<T> {
-  value: { v: T } | null = null;
+/**
+ * The state of a oneshot channel, which is also where the receiver's waker is kept (the sender
+ * may be used from a host callback: counted as a possible host wake).
+ */
+class OneshotState<T> extends HeldWaker {
+  value: T | undefined = undefined;
+  hasValue = false;
   senderAlive = true;
   receiverAlive = true;
-  /** The sender may be used from a host callback: counted as a possible host wake. */
-  readonly receiver = new HeldWaker(true);
-  readonly closedWaiter = new HeldWaker(true);
+  /** The waker of `sender.closed()`, made when first needed. */
+  closedWaiter: HeldWaker | null = null;
+
+  constructor() {
+    super(true);
+  }
+
+  /** Takes the sent value out. */
+  takeValue(): T {
+    const value = this.value as T;
+    this.value = undefined;
+    this.hasValue = false;
+    return value;
+  }
 }
 
 /**
@@ -35,12 +51,13 @@ export class OneshotSender<T> {
   send(value: T): void {
     const state = this.state;
     if (!state.receiverAlive) throw new ChannelClosed("the receiver was dropped", value);
-    if (!state.senderAlive || state.value !== null) {
+    if (!state.senderAlive || state.hasValue) {
       throw new ChannelClosed("this oneshot sender was already used", value);
     }
-    state.value = { v: value };
+    state.value = value;
+    state.hasValue = true;
     state.senderAlive = false;
-    state.receiver.wake();
+    state.wake();
   }
 
   /** True once the receiver was dropped or closed. */
@@ -62,7 +79,7 @@ export class OneshotSender<T> {
     const state = this.state;
     if (!state.senderAlive) return;
     state.senderAlive = false;
-    state.receiver.wake();
+    state.wake();
   }
 
   [Symbol.dispose](): void {
@@ -96,23 +113,21 @@ export class OneshotReceiver<T> extends Future<T> {
   poll(cx: Context): Poll<T> {
     if (this.done) throw pollAfterCompletion(this);
     const state = this.state;
-    const value = state.value;
-    if (value !== null) {
-      state.value = null;
+    if (state.hasValue) {
       this.done = true;
-      state.receiver.release();
-      return value.v;
+      state.release();
+      return state.takeValue();
     }
     if (!state.senderAlive || !state.receiverAlive) {
       this.done = true;
-      state.receiver.release();
+      state.release();
       throw new ChannelClosed(
         state.receiverAlive
           ? "the sender was dropped without sending"
           : "the receiver was closed before a value was sent",
       );
     }
-    state.receiver.register(cx.waker);
+    state.register(cx.waker);
     return Pending;
   }
 
@@ -127,11 +142,9 @@ export class OneshotReceiver<T> extends Future<T> {
    * @throws {ChannelClosed} when the sender was dropped without sending.
    */
   tryRecv(): T | undefined {
-    const value = this.state.value;
-    if (value !== null) {
-      this.state.value = null;
+    if (this.state.hasValue) {
       this.done = true;
-      return value.v;
+      return this.state.takeValue();
     }
     if (!this.state.senderAlive && !this.done) throw new ChannelClosed("the sender was dropped");
     if (!this.state.receiverAlive) {
@@ -145,14 +158,14 @@ export class OneshotReceiver<T> extends Future<T> {
     const state = this.state;
     if (!state.receiverAlive) return;
     state.receiverAlive = false;
-    state.closedWaiter.wake();
+    state.closedWaiter?.wake();
   }
 
   /** Closes and drops a value that was sent but not received. */
   override drop(): void {
     this.close();
-    this.state.value = null;
-    this.state.receiver.release();
+    if (this.state.hasValue) this.state.takeValue();
+    this.state.release();
   }
 
   override describe(): string {
@@ -166,11 +179,13 @@ class OneshotClosed<T> extends Future<void> {
   }
   poll(cx: Context): Poll<void> {
     if (!this.state.receiverAlive) return undefined;
-    this.state.closedWaiter.register(cx.waker);
+    const state = this.state;
+    state.closedWaiter ??= new HeldWaker(true);
+    state.closedWaiter.register(cx.waker);
     return Pending;
   }
   override drop(): void {
-    this.state.closedWaiter.release();
+    this.state.closedWaiter?.release();
   }
   override describe(): string {
     return "oneshot.closed";
