@@ -7,6 +7,7 @@
  */
 export * from "./future/index.js";
 export * from "./io/index.js";
+export type { Connection, ConnectOptions, Listener, NetAddr, Network } from "./io/net.js";
 export {
   browserPlatform,
   defaultPlatform,

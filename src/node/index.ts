@@ -19,6 +19,7 @@ export {
   writeFile,
 } from "./fs.js";
 export { IoError } from "./io-error.js";
+export { nodeNetwork } from "./net.js";
 export { ctrlC, signal } from "./signal.js";
 export { spawnBlocking } from "./spawn-blocking.js";
 export {
