@@ -104,7 +104,9 @@ export function explore<T>(
     );
   }
   const pct = typeof options.scheduling === "object" ? options.scheduling : null;
+  /** PCT's k: given, else the default for the first seed and then the longest run so far. */
   let learnedSteps = pct?.steps ?? DEFAULT_PCT_STEPS;
+  let longest = 0;
   let polls = 0;
   let maxPolls = 0;
   let runs = 0;
@@ -135,8 +137,9 @@ export function explore<T>(
       throw failure(record, seed, i + 1, count, tail, logged);
     }
     // PCT's k follows the longest run so far (the replay string records the k each run used).
-    if (pct !== null && pct.steps === undefined && record.polls > learnedSteps) {
-      learnedSteps = record.polls;
+    if (pct !== null && pct.steps === undefined) {
+      longest = Math.max(longest, record.polls);
+      learnedSteps = Math.max(longest, 1);
     }
   }
   return report(i, runs, polls, maxPolls, started);

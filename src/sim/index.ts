@@ -16,5 +16,6 @@ export {
 export { EventLog } from "./event-log.js";
 export { type ExploreOptions, type ExploreReport, explore, replay } from "./explore.js";
 export { type FaultOptions, fault } from "./fault.js";
+export * from "./net/index.js";
 export { formatReplay, parseReplay, type ReplaySpec, type SimScheduling } from "./replay-string.js";
 export { type SimulateOptions, Simulation, simulate } from "./simulate.js";

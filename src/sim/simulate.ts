@@ -10,6 +10,7 @@ import { Pending, type Poll } from "../task/poll.js";
 import { enterSimulation, type FaultSource } from "./current.js";
 import { SimulationLimitError, UnhandledTaskError } from "./errors.js";
 import { EventLog, formatLogArgs } from "./event-log.js";
+import { SimNetwork, type SimNetworkOptions } from "./net/index.js";
 import {
   DEFAULT_PCT_STEPS,
   DEFAULT_POLL_COST,
@@ -97,7 +98,8 @@ export class Simulation implements FaultSource {
   private readonly faultRandom: () => number;
   private readonly faultsOn: boolean;
   private readonly active = new Map<string, boolean>();
-  private readonly networkRandom: () => number;
+  private defaultNetwork: SimNetwork | null = null;
+  private networks = 0;
 
   /** @internal */
   constructor(
@@ -116,7 +118,6 @@ export class Simulation implements FaultSource {
     this.faultsOn = faults;
     this.random = seededRandom(deriveSeed(seed, STREAM_USER));
     this.faultRandom = seededRandom(deriveSeed(seed, STREAM_FAULT));
-    this.networkRandom = seededRandom(deriveSeed(seed, STREAM_NETWORK));
   }
 
   /** Virtual milliseconds since the start of the run. */
@@ -132,9 +133,33 @@ export class Simulation implements FaultSource {
     this.events?.push(`log ${formatLogArgs(values)}`);
   }
 
-  /** The seeded generator the simulated network draws from (its own stream). */
-  get networkRandomSource(): () => number {
-    return this.networkRandom;
+  /**
+   * The run's simulated network (created on first use, with default links): hosts, listeners and
+   * connections with the interfaces of `TcpListener`/`TcpStream`, latency, loss, partitions,
+   * resets and crashes. Its random choices come from their own stream of the seed.
+   *
+   * @example
+   * ```ts
+   * const server = sim.network.host("10.0.0.2");
+   * ```
+   */
+  get network(): SimNetwork {
+    this.defaultNetwork ??= this.createNetwork();
+    return this.defaultNetwork;
+  }
+
+  /**
+   * A further simulated network with its own options (link latency, loss, buffer sizes), seeded
+   * from the run's seed: the n-th network created in a run always gets the same stream.
+   *
+   * @example
+   * ```ts
+   * const net = sim.createNetwork({ link: { latency: { min: 1, max: 200 } } });
+   * ```
+   */
+  createNetwork(options: Omit<SimNetworkOptions, "random"> = {}): SimNetwork {
+    const stream = STREAM_NETWORK + 16 * this.networks++;
+    return new SimNetwork({ ...options, random: seededRandom(deriveSeed(this.seed, stream)) });
   }
 
   /** @internal See `fault()`. */
@@ -263,6 +288,7 @@ export function runSimulation<T>(
       dump = runtime.dump().toString();
       error = stopError(reason, o, host, runtime, dump, unhandled);
     }
+    events?.push(`end ${ok ? "ok" : reason === "done" ? "error" : reason}`);
     // Cancel what is left and run its finalizers (bounded: a finalizer may hang or spin).
     host.stopRequested = false;
     const stopUnhandled = unhandled;
@@ -331,7 +357,7 @@ function stopError(
           )}${lost.length > 5 ? ", ..." : ""}): a future returned Pending without keeping cx.waker where a wake could reach it — a lost wakeup?`;
   const held =
     runtime.externalWakers > 0
-      ? ` ${runtime.externalWakers} waker(s) are held outside the runtime's wait structures: by simulated sockets, or by something outside the simulation (a host promise, a real socket, a real timer), which a simulation never waits for.`
+      ? ` ${runtime.externalWakers} waker(s) are held where no event will reach them: in wait lists (locks, user futures, simulated sockets) that no task will signal, or outside the simulation (a host promise, a real socket or timer), which a simulation never waits for.`
       : "";
   return new DeadlockError(
     `deadlock in the simulation ${at}: the root is pending and nothing can happen any more (no ready task, no timer, no network event in flight).${lostText}${held}`,
