@@ -4,6 +4,7 @@ import { IoError } from "../../node/io-error.js";
 import type { Context } from "../../task/context.js";
 import { describeValue, InvalidArgumentError } from "../../task/errors.js";
 import { Pending, type Poll } from "../../task/poll.js";
+import { type Sleep, sleep } from "../../time/sleep.js";
 import { timeout } from "../../time/timeout.js";
 import { SimListener } from "./listener.js";
 import type { SimNetwork } from "./network.js";
@@ -214,6 +215,8 @@ class Bind extends Future<SimListener> {
 
 class Connect extends Future<SimStream> {
   private end: SimStream | null = null;
+  /** The network's `synTimeout`: an unanswered connect fails with ETIMEDOUT. */
+  private giveUp: Sleep | null = null;
   private done = false;
   constructor(
     private readonly host: SimHost,
@@ -232,9 +235,13 @@ class Connect extends Future<SimStream> {
     }
     if (end.state === CONNECTING) {
       end.connecting.register(cx.waker);
-      return Pending;
+      this.giveUp ??= sleep(this.host.network.synTimeout);
+      if (this.giveUp.poll(cx) === Pending) return Pending;
+      this.host.network.giveUp(end);
     }
     this.done = true;
+    this.giveUp?.drop();
+    end.connecting.release();
     if (end.state === FAILED) throw end.error;
     // Open, or already reset by the peer: the caller learns that on its first read or write.
     return end;
@@ -242,6 +249,7 @@ class Connect extends Future<SimStream> {
   override drop(): void {
     if (this.done) return;
     this.done = true;
+    this.giveUp?.drop();
     const end = this.end;
     if (end === null) return;
     end.connecting.release();

@@ -7,7 +7,7 @@ import { EventQueue } from "./event-queue.js";
 import { SimHost } from "./host.js";
 import { DEFAULT_LINK, type LinkConfig, type LinkOptions, resolveLink } from "./link.js";
 import { NetPump } from "./pump.js";
-import { DATA, FIN, RST, Segment, SYN, SYN_TIMEOUT, SYNACK } from "./segment.js";
+import { DATA, FIN, RST, Segment, SYN, SYNACK } from "./segment.js";
 import { CLOSED, CONNECTING, FAILED, type Flow, OPEN, RESET, SimStream } from "./stream.js";
 
 /** Options of {@link SimNetwork}. */
@@ -105,7 +105,8 @@ export class SimNetwork {
   readonly window: number;
   /** @internal */
   readonly backlog: number;
-  private readonly synTimeout: number;
+  /** @internal */
+  readonly synTimeout: number;
   private readonly defaults: LinkConfig;
   private readonly links = new Map<string, LinkConfig>();
   private readonly hosts = new Map<string, SimHost>();
@@ -242,11 +243,12 @@ export class SimNetwork {
     );
     host.ends.add(end);
     this.send(new Segment(SYN, host.address, target, end, null, null));
-    const giveUp = new Segment(SYN_TIMEOUT, host.address, host.address, end, null, null);
-    giveUp.seq = ++this.counter;
-    giveUp.time = this.now() + this.synTimeout;
-    this.schedule(giveUp);
     return end;
+  }
+
+  /** @internal The connect of `end` got no answer within `synTimeout` (its future's timer). */
+  giveUp(end: SimStream): void {
+    if (end.state === CONNECTING) this.fail(end, "ETIMEDOUT", `no answer from ${end.peerLabel()}`);
   }
 
   /** @internal A connect future was dropped before an answer. */
@@ -429,13 +431,6 @@ export class SimNetwork {
   }
 
   private arrive(seg: Segment): void {
-    if (seg.kind === SYN_TIMEOUT) {
-      const end = seg.end as SimStream;
-      if (end.state === CONNECTING) {
-        this.fail(end, "ETIMEDOUT", `no answer from ${end.peerLabel()}`);
-      }
-      return;
-    }
     if (this.blocked(seg.from, seg.to)) {
       // Cut while in flight: retransmitted once the link is back.
       this.held.push(seg);

@@ -11,10 +11,8 @@ export const DATA = 2;
 export const FIN = 3;
 /** Abort: the target end is reset (or a connect refused). Not ordered with its flow. */
 export const RST = 4;
-/** Not a segment: the connect attempt of `end` gives up (ETIMEDOUT) if still pending. */
-export const SYN_TIMEOUT = 5;
 
-const NAMES = ["SYN", "SYN-ACK", "DATA", "FIN", "RST", "SYN timeout"];
+const NAMES = ["SYN", "SYN-ACK", "DATA", "FIN", "RST"];
 
 /** @internal One unit the network carries from host `from` to host `to`. */
 export class Segment implements Timed {
@@ -31,7 +29,7 @@ export class Segment implements Timed {
     readonly kind: number,
     readonly from: string,
     readonly to: string,
-    /** SYN, SYN_TIMEOUT: the connecting end; RST: the end it resets. */
+    /** SYN: the connecting end; RST: the end it resets. */
     readonly end: SimStream | null,
     /** SYNACK, DATA, FIN: the flow it belongs to. */
     readonly flow: Flow | null,
