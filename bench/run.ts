@@ -24,6 +24,7 @@ import { mutexContention } from "./workloads/mutex-contention.js";
 import { pingPong } from "./workloads/ping-pong.js";
 import { pingPongOneshot } from "./workloads/ping-pong-oneshot.js";
 import { semaphoreContention } from "./workloads/semaphore-contention.js";
+import { smtpPool } from "./workloads/smtp-pool.js";
 import { spawnJoin } from "./workloads/spawn-join.js";
 import { tcpEcho } from "./workloads/tcp-echo.js";
 import { throughput } from "./workloads/throughput.js";
@@ -47,6 +48,7 @@ const WORKLOADS: readonly Workload[] = [
   semaphoreContention,
   tcpEcho,
   fileRead,
+  smtpPool,
 ];
 
 interface Options {
