@@ -145,19 +145,40 @@ describe("smtp-sink", needs("smtp-sink"), () => {
     });
   });
 
-  test("-e: 8-bit data is refused before anything is sent (RFC 6152: no 8BITMIME offered)", async () => {
-    const eightBit = corpus("sink-helo8").filter(isEightBit);
-    assert.equal(eightBit.length, 2);
-    await withSink(["-e"], async (sink) => {
-      for (const m of eightBit) {
-        const report = await sendAll(plain(sink.port), [m.envelope]);
-        const error = report.error as { code?: unknown; requirement?: unknown };
-        assert.equal(error?.code, "SMTP_CAPABILITY", String(report.error));
-        assert.equal(error.requirement, "8BITMIME");
-        assert.equal(report.closed, false);
-        assert.equal(report.usableAfter, true);
-      }
-      assert.equal((await sink.messages()).length, 0);
+  for (const flags of [["-e"], ["-8"]]) {
+    test(`${flags.join(" ")}: 8-bit data is refused before anything is sent (RFC 6152: no 8BITMIME)`, async () => {
+      const eightBit = corpus("sink-8").filter(isEightBit);
+      assert.equal(eightBit.length, 2);
+      await withSink(flags, async (sink) => {
+        for (const m of eightBit) {
+          const report = await sendAll(plain(sink.port), [m.envelope]);
+          assert.equal(report.stage, "send");
+          assert.ok(!report.extensions!.has("8BITMIME"));
+          const error = report.error as { code?: unknown; requirement?: unknown };
+          assert.equal(error?.code, "SMTP_CAPABILITY", String(report.error));
+          assert.equal(error.requirement, "8BITMIME");
+          assert.equal(report.closed, false);
+          assert.equal(report.usableAfter, true);
+        }
+        // The 7-bit ones go through on the same server.
+        const sevenBit = corpus("sink-8").filter((m) => !isEightBit(m));
+        const report = await sendAll(plain(sink.port), envelopes(sevenBit));
+        assert.equal(report.error, undefined, String(report.error));
+        const received = await sink.messages();
+        assert.equal(received.length, sevenBit.length);
+        for (const m of sevenBit) assertReceived(received, m);
+      });
+    });
+  }
+
+  test('-P (a CISCO PIX-style greeting, "220 ********", no ESMTP): HELO path', async () => {
+    await withSink(["-P"], async (sink) => {
+      const report = await sendAll(plain(sink.port), [simple]);
+      assert.equal(report.error, undefined, String(report.error));
+      const received = await sink.messages();
+      assert.equal(received.length, 1);
+      assert.equal(received[0]!.proto, "SMTP");
+      assert.ok(received[0]!.data.equals(normalisedLf(simple.data as string)));
     });
   });
 
