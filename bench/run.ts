@@ -24,6 +24,8 @@ import { mutexContention } from "./workloads/mutex-contention.js";
 import { pingPong } from "./workloads/ping-pong.js";
 import { pingPongOneshot } from "./workloads/ping-pong-oneshot.js";
 import { semaphoreContention } from "./workloads/semaphore-contention.js";
+import { simHour } from "./workloads/sim-hour.js";
+import { simProgram } from "./workloads/sim-program.js";
 import { smtpPool } from "./workloads/smtp-pool.js";
 import { spawnJoin } from "./workloads/spawn-join.js";
 import { tcpEcho } from "./workloads/tcp-echo.js";
@@ -49,6 +51,8 @@ const WORKLOADS: readonly Workload[] = [
   tcpEcho,
   fileRead,
   smtpPool,
+  simProgram,
+  simHour,
 ];
 
 interface Options {
