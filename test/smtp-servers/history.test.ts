@@ -62,44 +62,46 @@ function envelope(i: number): SmtpEnvelope {
 
 describe("history check", needs("smtp-sink"), () => {
   test(`${SENDS} pooled sends through faults (seed ${SEED}): ok, failed or unknown; ok delivered once, failed never`, async (t) => {
-    const sink = await startSmtpSink();
     /** Per message: how many attempts reached the proxy. */
     const attempts = new Map<number, number>();
     /** Per connection index: the plan of the transaction in progress. */
     const plans = new Map<number, Plan>();
     const seen = new Map<Plan, number>();
-    const proxy = await startProxy(sink.port, {
-      command(conn, line): Fault {
-        const m = /^MAIL FROM:<h-(\d+)@/.exec(line);
-        if (m !== null) {
-          const message = Number(m[1]);
-          const attempt = (attempts.get(message) ?? 0) + 1;
-          attempts.set(message, attempt);
-          const plan = planFor(message, attempt);
-          seen.set(plan, (seen.get(plan) ?? 0) + 1);
-          conn.tag = `h-${message}`;
-          plans.set(conn.index, plan);
-          if (plan === "reset-at-mail") return "reset";
-        }
-        if (line.startsWith("RCPT TO:") && plans.get(conn.index) === "close-at-rcpt")
-          return "close";
-        return "forward";
-      },
-      data(conn): Fault {
-        return plans.get(conn.index) === "reset-in-data" ? "reset" : "forward";
-      },
-      dot(conn): DotFault {
-        const plan = plans.get(conn.index);
-        plans.delete(conn.index);
-        if (plan === "close-before-dot") return "close";
-        if (plan === "lose-reply") return "lose-reply";
-        if (plan === "refuse-dot") return { reply: "554 5.7.1 refused by the test proxy" };
-        if (plan === "defer-dot") return { reply: "451 4.3.0 deferred by the test proxy" };
-        return "forward";
-      },
-    });
+    const sink = await startSmtpSink();
+    let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
     let outcomes: SmtpSendOutcome[];
+    let received: Awaited<ReturnType<typeof sink.messages>>;
     try {
+      proxy = await startProxy(sink.port, {
+        command(conn, line): Fault {
+          const m = /^MAIL FROM:<h-(\d+)@/.exec(line);
+          if (m !== null) {
+            const message = Number(m[1]);
+            const attempt = (attempts.get(message) ?? 0) + 1;
+            attempts.set(message, attempt);
+            const plan = planFor(message, attempt);
+            seen.set(plan, (seen.get(plan) ?? 0) + 1);
+            conn.tag = `h-${message}`;
+            plans.set(conn.index, plan);
+            if (plan === "reset-at-mail") return "reset";
+          }
+          if (line.startsWith("RCPT TO:") && plans.get(conn.index) === "close-at-rcpt")
+            return "close";
+          return "forward";
+        },
+        data(conn): Fault {
+          return plans.get(conn.index) === "reset-in-data" ? "reset" : "forward";
+        },
+        dot(conn): DotFault {
+          const plan = plans.get(conn.index);
+          plans.delete(conn.index);
+          if (plan === "close-before-dot") return "close";
+          if (plan === "lose-reply") return "lose-reply";
+          if (plan === "refuse-dot") return { reply: "554 5.7.1 refused by the test proxy" };
+          if (plan === "defer-dot") return { reply: "451 4.3.0 deferred by the test proxy" };
+          return "forward";
+        },
+      });
       outcomes = await poolSendAll(
         {
           ...plain(proxy.port),
@@ -110,11 +112,11 @@ describe("history check", needs("smtp-sink"), () => {
         },
         Array.from({ length: SENDS }, (_, i) => envelope(i)),
       );
+      received = await sink.messages();
     } finally {
-      await proxy.close();
+      await proxy?.close();
+      await sink.stop();
     }
-    const received = await sink.messages();
-    await sink.stop();
 
     // Every send has an outcome, of one of the three kinds.
     assert.equal(outcomes.length, SENDS);
