@@ -555,3 +555,20 @@ test("bad options are InvalidArgumentErrors", () => {
   assert.throws(() => net.setLink(A, B, { bandwidth: 0 }), { code: "INVALID_ARGUMENT" });
   assert.throws(() => net.reset({} as never), { code: "INVALID_ARGUMENT" });
 });
+
+test("a network bound to one runtime refuses to be used from another", async () => {
+  const net = new SimNetwork({ random: seededRandom(16) });
+  await new Runtime({ clock: "virtual" }).run(
+    net
+      .host(A)
+      .connect({ host: A, port: 1 })
+      .catch(() => "refused"),
+  );
+  const error = await new Runtime({ clock: "virtual" })
+    .run(net.host(A).connect({ host: A, port: 1 }))
+    .catch((e: Error) => e);
+  assert.ok(
+    error instanceof Error && "code" in error && error.code === "INVALID_ARGUMENT",
+    String(error),
+  );
+});

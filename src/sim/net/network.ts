@@ -1,4 +1,5 @@
 import { IoError } from "../../node/io-error.js";
+import { currentRuntimeOrNull } from "../../runtime/current.js";
 import { currentOrDefaultRuntime } from "../../runtime/default-runtime.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { describeValue, InvalidArgumentError } from "../../task/errors.js";
@@ -78,7 +79,8 @@ function checkHost(address: unknown, where: string): string {
  * - In flight, segments count as pending timers, so a program waiting on them is not deadlocked;
  *   a program waiting on a socket with nothing in flight (or everything held by a partition that
  *   no task will repair) is, and the runtime reports it.
- * - One runtime per network: it binds to the runtime that first uses it.
+ * - One runtime per network: it binds to the runtime that first uses it, and using it from
+ *   another runtime throws `InvalidArgumentError` (create the network inside each `simulate` run).
  *
  * @example
  * ```ts
@@ -342,9 +344,14 @@ export class SimNetwork {
   }
 
   private driver(): TimeDriver {
+    const current = currentRuntimeOrNull();
     if (this.timeDriver === null) {
-      this.runtime = currentOrDefaultRuntime();
+      this.runtime = current ?? currentOrDefaultRuntime();
       this.timeDriver = TimeDriver.of(this.runtime);
+    } else if (current !== null && current !== this.runtime) {
+      throw new InvalidArgumentError(
+        "SimNetwork: used from a second runtime; its deliveries run on the first one that used it (create one network per runtime, e.g. per simulate run)",
+      );
     }
     return this.timeDriver;
   }
