@@ -178,19 +178,38 @@ export class SimNetwork {
 
   /**
    * Cuts the link between `a` and `b` in both directions: segments (and connection requests)
-   * between them wait, in order, until `repair`; a connect across it times out.
+   * between them wait, in order, until `repair`; a connect across it times out. A program that
+   * waits on a partition no task will repair is reported as deadlocked.
+   *
+   * @example
+   * ```ts
+   * net.partition("10.0.0.1", "10.0.0.2");
+   * yield* sleep(5_000); // the client's request times out meanwhile
+   * net.repair("10.0.0.1", "10.0.0.2");
+   * ```
    */
   partition(a: string, b: string): void {
     this.cuts.add(pairKey(checkHost(a, "partition"), checkHost(b, "partition")));
   }
 
-  /** Restores the link between `a` and `b`: held segments are sent again (fresh latency). */
+  /**
+   * Restores the link between `a` and `b`: held segments are sent again (fresh latency), and the
+   * bytes of each connection are still delivered in order.
+   */
   repair(a: string, b: string): void {
     this.cuts.delete(pairKey(checkHost(a, "repair"), checkHost(b, "repair")));
     this.resend();
   }
 
-  /** Holds segments from `a` to `b` (one direction) until `release(a, b)`. */
+  /**
+   * Holds segments from `a` to `b` (one direction) until `release(a, b)`: replies from `b` still
+   * flow, so "the request arrived but its reply is late" and the reverse are easy to stage.
+   *
+   * @example
+   * ```ts
+   * net.hold("10.0.0.2", "10.0.0.1"); // the server's replies wait
+   * ```
+   */
   hold(a: string, b: string): void {
     this.holds.add(`${checkHost(a, "hold")}>${checkHost(b, "hold")}`);
   }
@@ -205,6 +224,11 @@ export class SimNetwork {
    * Resets the connection of `conn` (either end): both ends throw ECONNRESET on reads and EPIPE
    * on writes from now on; unread and unsent bytes are lost.
    *
+   * @example
+   * ```ts
+   * const [victim] = net.host("10.0.0.2").connections();
+   * if (victim !== undefined) net.reset(victim);
+   * ```
    * @throws {InvalidArgumentError} when `conn` is not a `SimStream` of this network.
    */
   reset(conn: SimStream): void {
@@ -216,7 +240,14 @@ export class SimNetwork {
     this.resetConnection(conn);
   }
 
-  /** Counters of what the network carried. */
+  /**
+   * Counters of what the network carried.
+   *
+   * @example
+   * ```ts
+   * console.log(net.stats); // { segments: 412, bytes: 190233, lost: 3, inFlight: 2, held: 0, resets: 1 }
+   * ```
+   */
   get stats(): SimNetworkStats {
     return {
       segments: this.sent,
