@@ -121,6 +121,8 @@ export class Flow {
  * - `drop()` closes it: the peer reads end of stream after the bytes already written. If bytes
  *   had arrived that nobody read, the close is abortive (the peer gets `ECONNRESET`), as a real
  *   socket does. Bytes the peer sends to a closed end are answered with a reset.
+ * - Cancel safety: bytes leave the receive buffer only in a read that completes, so a dropped
+ *   `read` loses nothing; a dropped write loses nothing it had not reported as written.
  *
  * @example
  * ```ts
