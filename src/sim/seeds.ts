@@ -47,6 +47,11 @@ export function hashString(text: string): number {
   return fmix(h);
 }
 
+/** A well-mixed 32-bit hash of two 32-bit values (order matters). */
+export function mix(a: number, b: number): number {
+  return fmix(fmix(a) ^ Math.imul(fmix(b ^ 0x27d4eb2f), 0x165667b1));
+}
+
 /** A number in [0, 1) from a 32-bit hash. */
 export function unitOf(hash: number): number {
   return (hash >>> 0) / 4294967296;

@@ -5,6 +5,7 @@ import { enterRuntime } from "../runtime/current.js";
 import { DeadlockError } from "../runtime/errors.js";
 import { Runtime, type SchedulingPolicy } from "../runtime/runtime.js";
 import type { Context } from "../task/context.js";
+import { debugMode, setDebugMode } from "../task/debug.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { enterSimulation, type FaultSource } from "./current.js";
@@ -22,6 +23,7 @@ import {
   checkSeed,
   deriveSeed,
   hashString,
+  mix,
   STREAM_FAULT,
   STREAM_NETWORK,
   STREAM_PLATFORM,
@@ -58,7 +60,10 @@ export interface SimulateOptions {
    * {@link UnhandledTaskError}; `"ignore"` lets the run go on.
    */
   readonly unhandledErrors?: "fail" | "ignore";
-  /** Debug mode (process-wide, as `Runtime`'s option): spawn sites in dumps. */
+  /**
+   * Debug mode for the run (waker contract checks, spawn sites in dumps); the process-wide setting
+   * is restored afterwards.
+   */
   readonly debug?: boolean;
 }
 
@@ -167,7 +172,9 @@ export class Simulation implements FaultSource {
     if (!this.faultsOn) return false;
     let active = this.active.get(name);
     if (active === undefined) {
-      active = unitOf(hashString(name) ^ deriveSeed(this.seed, STREAM_FAULT)) < p;
+      // A hash of (seed, name), not a draw: each point's activation is independent of the
+      // others and of the order in which points are first reached.
+      active = unitOf(mix(deriveSeed(this.seed, STREAM_FAULT), hashString(name))) < p;
       this.active.set(name, active);
     }
     if (!active || !(this.faultRandom() < q)) return false;
@@ -196,8 +203,9 @@ export interface RunRecord<T> {
  * throws its error). The runtime's clock is virtual (it jumps to the next timer when every task
  * is idle, and each poll costs `pollCost`), the next ready task is chosen by a seeded scheduler
  * (`random` or PCT), `select`'s start branches, `sim.random()`, `Math.random`, `fault()` and the
- * simulated network draw from streams of the same seed, and `Date.now()` reads virtual time. The
- * run is synchronous — no host event loop is involved — so the same seed gives the same sequence
+ * simulated network draw from streams of the same seed, and `Date.now()` reads virtual time (from
+ * 2026-01-01; `new Date()` and `performance.now()` still read the host's clock). The run is
+ * synchronous — no host event loop is involved — so the same seed gives the same sequence
  * of polls, wakes and outputs, in microseconds per step.
  *
  * When the root completes, the remaining tasks are cancelled and their finalizers run before
@@ -239,6 +247,7 @@ export function runSimulation<T>(
     );
   }
   const events = o.log ? new EventLog() : null;
+  const previousDebug = debugMode;
   let unhandled: { error: unknown; id: number; name: string | undefined } | null = null;
   let running = false;
   const host = new SimPlatform(seededRandom(deriveSeed(o.seed, STREAM_PLATFORM)), events);
@@ -303,6 +312,7 @@ export function runSimulation<T>(
     }
   } finally {
     running = false;
+    setDebugMode(previousDebug);
     Math.random = mathRandom;
     Date.now = dateNow;
     enterSimulation(previousSim);

@@ -29,6 +29,7 @@ import {
 import {
   explore,
   NondeterminismError,
+  type SimNetwork,
   type SimStream,
   type Simulation,
   simulate,
@@ -72,8 +73,12 @@ const echo = asyncFn(function* (conn: SimStream): AsyncGenerator<void> {
   conn.drop();
 });
 
-const client = asyncFn(function* (sim: Simulation, id: number): AsyncGenerator<string> {
-  const host = sim.network.host(`10.0.1.${id}`);
+const client = asyncFn(function* (
+  sim: Simulation,
+  net: SimNetwork,
+  id: number,
+): AsyncGenerator<string> {
+  const host = net.host(`10.0.1.${id}`);
   const conn = yield* host.connect({ host: SERVER, port: 7 });
   const message = new TextEncoder().encode(`hello from ${id} `.repeat(1 + (id % 5)));
   yield* writeAll(conn, message);
@@ -89,7 +94,6 @@ const client = asyncFn(function* (sim: Simulation, id: number): AsyncGenerator<s
 export const program = (sim: Simulation) =>
   future(function* () {
     const net = sim.createNetwork({ link: { latency: { min: 1, max: 20 }, loss: 0.02 } });
-    Object.defineProperty(sim, "network", { value: net });
     const listener = yield* net.host(SERVER).bind({ port: 7 });
     const acceptor = spawn(
       future(function* () {
@@ -117,7 +121,7 @@ export const program = (sim: Simulation) =>
     const workers: JoinHandle<number>[] = [];
     for (let w = 0; w < 27; w++) workers.push(spawn(worker(sim, lock, w)));
     const clients: JoinHandle<string>[] = [];
-    for (let c = 0; c < 20; c++) clients.push(spawn(client(sim, c)));
+    for (let c = 0; c < 20; c++) clients.push(spawn(client(sim, net, c)));
     const texts = yield* joinAll(clients);
     const selected = yield* joinAll(workers);
     const total = yield* collector;

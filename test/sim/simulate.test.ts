@@ -23,6 +23,7 @@ import {
   formatReplay,
   parseReplay,
   replay,
+  type Simulation,
   SimulationLimitError,
   simulate,
   UnhandledTaskError,
@@ -183,6 +184,27 @@ describe("runs that cannot finish", () => {
         ),
       (e: unknown) => e === mine,
     );
+  });
+});
+
+describe("the simulated network on the handle", () => {
+  test("sim.network is created on first use, once per run; connections work and replay", () => {
+    const program = (sim: Simulation) =>
+      future(function* () {
+        assert.equal(sim.network, sim.network);
+        assert.notEqual(sim.createNetwork(), sim.network);
+        const listener = yield* sim.network.host("10.0.0.2").bind({ port: 9 });
+        const accepted = spawn(listener.accept());
+        const conn = yield* sim.network.host("10.0.0.1").connect({ host: "10.0.0.2", port: 9 });
+        const server = yield* accepted;
+        conn.drop();
+        server.drop();
+        listener.drop();
+        return sim.now();
+      });
+    const a = simulate({ seed: 3 }, program);
+    assert.ok(a > 0, "connecting took virtual time");
+    assert.equal(simulate({ seed: 3 }, program), a);
   });
 });
 
