@@ -210,8 +210,17 @@ function failure(
   logged: RunRecord<unknown>,
 ): SimulationFailure {
   const e = record.error;
-  const errorText =
+  let errorText =
     e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : `thrown: ${String(e)}`;
+  // A task's error reaches the root wrapped (JoinError): show the chain of causes.
+  let cause = e instanceof Error ? e.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < 4; depth++) {
+    errorText +=
+      cause instanceof Error
+        ? `\ncaused by: ${cause.stack ?? `${cause.name}: ${cause.message}`}`
+        : `\ncaused by: ${String(cause)}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
   const dumpText = record.dump === "" || errorText.includes(record.dump) ? "" : `\n${record.dump}`;
   const events = logged.events;
   const tailText =
