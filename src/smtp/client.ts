@@ -9,8 +9,9 @@ import { TcpStream } from "../node/tcp.js";
 import { type TlsOptions, tlsConnect, upgradeToTls } from "../node/tls.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { timeout } from "../time/timeout.js";
-import { InvalidAddressError, SmtpError } from "./errors.js";
-import { dataPayload, hasEightBit } from "./message-data.js";
+import { isMessageBody, type MessageBody } from "./body.js";
+import { InvalidAddressError, SmtpCapabilityError, SmtpError } from "./errors.js";
+import { DataEncoder, dataPayload, hasEightBit } from "./message-data.js";
 import { MAX_REPLY_LINE, protocolError, ReplyParser, replyError, type SmtpReply } from "./reply.js";
 
 /** Per-command time limits in milliseconds (defaults: RFC 5321 4.5.3.2). */
@@ -105,18 +106,33 @@ export interface SmtpEnvelope {
   readonly from: string;
   /** Envelope recipients (RCPT TO), at least one. */
   readonly to: readonly string[];
-  /** The message: headers, blank line, body. Line endings are normalised to CRLF. */
-  readonly data: string | Uint8Array;
+  /**
+   * The message: headers, blank line, body, as text (sent as UTF-8), bytes, or a
+   * {@link MessageBody} streamed chunk by chunk. Line endings are normalised to CRLF.
+   */
+  readonly data: string | Uint8Array | MessageBody;
 }
 
 /** The outcome of {@link SmtpClient.send}. */
 export interface SmtpSendResult {
   /** Recipients the server accepted (the message was delivered to these). */
   readonly accepted: readonly string[];
-  /** Recipients the server refused, with its reply. */
+  /**
+   * Recipients that did not get the message, with the reason: the server's refusal of their RCPT,
+   * or, after a 452 split, of the further transaction's MAIL, DATA or final dot; when that
+   * transaction ended otherwise (a lost connection, a timeout), an `SmtpError` whose `cause` is
+   * what ended it.
+   */
   readonly rejected: readonly { readonly recipient: string; readonly error: SmtpError }[];
-  /** The server's reply to the final dot. */
+  /**
+   * Recipients of a further transaction (after a 452 split) whose connection was lost after the
+   * final dot: the server may or may not have taken the message for them. Usually empty.
+   */
+  readonly unknown: readonly string[];
+  /** The server's reply to the (last accepted) final dot. */
   readonly reply: SmtpReply;
+  /** The reply to each accepted final dot: more than one when a 452 split the recipients. */
+  readonly replies: readonly SmtpReply[];
 }
 
 /** A transport the client speaks over: a socket, a TLS stream, a simulated or in-memory stream. */
@@ -149,7 +165,7 @@ function checkPath(value: unknown, what: string, allowEmpty: boolean): string {
 export function checkEnvelope(envelope: SmtpEnvelope): {
   from: string;
   to: string[];
-  data: Uint8Array;
+  data: Uint8Array | MessageBody;
 } {
   if (envelope === null || typeof envelope !== "object") {
     throw new InvalidArgumentError(`send: expected an envelope, got ${describeValue(envelope)}`);
@@ -160,9 +176,9 @@ export function checkEnvelope(envelope: SmtpEnvelope): {
   }
   const to = envelope.to.map((r, i) => checkPath(r, `send: to[${i}]`, false));
   const data = typeof envelope.data === "string" ? encoder.encode(envelope.data) : envelope.data;
-  if (!(data instanceof Uint8Array)) {
+  if (!(data instanceof Uint8Array) && !isMessageBody(data)) {
     throw new InvalidArgumentError(
-      `send: data must be a string or bytes, got ${describeValue(data)}`,
+      `send: data must be a string, bytes or a MessageBody, got ${describeValue(data)}`,
     );
   }
   return { from, to, data };
@@ -237,8 +253,20 @@ export class SmtpClient {
    * PIPELINING), DATA with CRLF normalisation and dot-stuffing. Succeeds when at least one
    * recipient was accepted; refused recipients are listed in the result.
    *
+   * When the server answers 452 to a RCPT (too many recipients, RFC 5321 4.5.3.1.10: a 452 with
+   * no enhanced code or with 4.5.3), the recipients from there on are sent the message in a
+   * further transaction on the same connection once the first one is done. (A one-shot streamed body cannot be sent twice: those
+   * recipients are then listed as rejected, with a `BodyConsumedError` as the cause.)
+   *
+   * Before anything is sent it checks what the message needs against the server's extensions:
+   * non-ASCII addresses need SMTPUTF8 (`MAIL FROM:<..> SMTPUTF8`), 8-bit data needs 8BITMIME
+   * (`BODY=8BITMIME`), and a message over the server's SIZE limit is refused (`SIZE=n` is
+   * declared whenever the size is known).
+   *
    * @throws {SmtpError} when MAIL, every RCPT, DATA or the final dot is refused (the transaction
    * is reset), or on a 421 (the connection is closed).
+   * @throws {SmtpCapabilityError} when the server lacks SMTPUTF8 or 8BITMIME the message needs,
+   * or its SIZE limit is smaller than the message.
    * @throws {InvalidAddressError} for an address with CR, LF, "<" or ">".
    *
    * Cancel safety: not cancel-safe: dropping it mid-dialogue leaves the session in an unknown
@@ -513,72 +541,242 @@ const connectAndGreet = asyncFn(function* connectAndGreet(options: SmtpOptions) 
   }
 });
 
+/** True when `s` has a character outside ASCII. */
+function nonAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return true;
+  return false;
+}
+
+/**
+ * The MAIL FROM line for `from` after checking what the message needs against the server's
+ * extensions (before anything is sent); `check8Bit` when 8-bit content must be watched for while
+ * streaming (unknown up front, server without 8BITMIME).
+ */
+function mailCommand(
+  client: SmtpClient,
+  from: string,
+  to: readonly string[],
+  data: Uint8Array | MessageBody,
+): { mail: string; check8Bit: boolean } {
+  const ext = client.extensions;
+  const size = data instanceof Uint8Array ? data.length : data.size;
+  const eightBit = data instanceof Uint8Array ? hasEightBit(data) : data.eightBit;
+  let mail = `MAIL FROM:<${from}>`;
+  if (nonAscii(from) || to.some(nonAscii)) {
+    if (!ext.has("SMTPUTF8")) {
+      throw new SmtpCapabilityError(
+        "the message has a non-ASCII address and the server does not offer SMTPUTF8 (RFC 6531)",
+        "SMTPUTF8",
+      );
+    }
+    mail += " SMTPUTF8";
+  }
+  if (ext.has("SIZE") && size !== undefined) {
+    const limit = Number(ext.get("SIZE"));
+    if (Number.isInteger(limit) && limit > 0 && size > limit) {
+      throw new SmtpCapabilityError(
+        `the message is ${size} octets and the server accepts at most ${limit} (SIZE)`,
+        "SIZE",
+      );
+    }
+    mail += ` SIZE=${size}`;
+  }
+  if (ext.has("8BITMIME")) {
+    if (eightBit !== false) mail += " BODY=8BITMIME";
+  } else if (eightBit === true) {
+    throw new SmtpCapabilityError(
+      "the message has 8-bit data and the server does not offer 8BITMIME (RFC 6152)",
+      "8BITMIME",
+    );
+  }
+  return { mail, check8Bit: eightBit === undefined && !ext.has("8BITMIME") };
+}
+
+type Rejected = { recipient: string; error: SmtpError };
+
+/** What MAIL and the RCPTs of one transaction got. */
+interface Envelope {
+  mailReply: SmtpReply;
+  /** Accepted in this transaction. */
+  ok: string[];
+  refused: Rejected[];
+  /** Answered 452 (or not tried after one): for a further transaction. */
+  deferred: string[];
+  deferError: SmtpError | null;
+}
+
+const envelopePhase = asyncFn(function* envelopePhase(
+  client: SmtpClient,
+  mail: string,
+  to: readonly string[],
+) {
+  const limits = client.limits;
+  const out: Envelope = {
+    mailReply: { code: 0, enhancedCode: undefined, lines: [] },
+    ok: [],
+    refused: [],
+    deferred: [],
+    deferError: null,
+  };
+  const sort = (reply: SmtpReply, recipient: string, line: string) => {
+    if (reply.code === 250 || reply.code === 251) out.ok.push(recipient);
+    else if (reply.code === 452 && (reply.enhancedCode ?? "4.5.3") === "4.5.3") {
+      // RFC 5321 4.5.3.1.10: too many recipients; the rest go in a further transaction. (A 452
+      // with another enhanced code, such as 4.2.2 mailbox full, only refuses this recipient.)
+      out.deferred.push(recipient);
+      out.deferError ??= replyError(reply, line);
+    } else out.refused.push({ recipient, error: replyError(reply, line) });
+  };
+  if (client.extensions.has("PIPELINING")) {
+    // RFC 2920: MAIL and every RCPT in one write; the replies come back in order.
+    const rcpts = to.map((r) => `RCPT TO:<${r}>`);
+    yield* client.write([mail, ...rcpts].join("\r\n"), limits.mail);
+    out.mailReply = yield* client.readReply(mail, limits.mail);
+    for (let i = 0; i < rcpts.length; i++) {
+      sort(yield* client.readReply(rcpts[i]!, limits.rcpt), to[i]!, rcpts[i]!);
+    }
+    return out;
+  }
+  yield* client.write(mail, limits.mail);
+  out.mailReply = yield* client.readReply(mail, limits.mail);
+  if (out.mailReply.code !== 250) return out;
+  for (const recipient of to) {
+    if (out.deferError !== null) {
+      out.deferred.push(recipient);
+      continue;
+    }
+    const line = `RCPT TO:<${recipient}>`;
+    yield* client.write(line, limits.rcpt);
+    sort(yield* client.readReply(line, limits.rcpt), recipient, line);
+  }
+  return out;
+});
+
+/** Writes the message (DATA already answered 354) and its final dot; returns the final reply. */
+const dataPhase = asyncFn(function* dataPhase(
+  client: SmtpClient,
+  data: Uint8Array | MessageBody,
+  check8Bit: boolean,
+) {
+  const limits = client.limits;
+  if (data instanceof Uint8Array) {
+    client.awaitingFinalReply = true;
+    yield* timeout(client.writeBytes(dataPayload(data)), limits.dataBlock);
+  } else {
+    // Chunk by chunk: each write waits until the socket takes it (backpressure), within the
+    // RFC 5321 data block limit; the encoder's state spans chunk boundaries.
+    const encoder = new DataEncoder();
+    const chunks = data.open();
+    try {
+      for (;;) {
+        const item = yield* chunks.next();
+        if (item.done === true) break;
+        const out = encoder.push(item.value);
+        if (check8Bit && encoder.eightBit) {
+          // Mid-DATA there is no way back but closing: the server drops the partial message.
+          client.close();
+          throw new SmtpCapabilityError(
+            "the message has 8-bit data and the server does not offer 8BITMIME (RFC 6152)",
+            "8BITMIME",
+          );
+        }
+        if (out.length > 0) yield* timeout(client.writeBytes(out), limits.dataBlock);
+      }
+    } finally {
+      chunks.drop();
+    }
+    // Only from here can the server have the whole message (RFC 5321 4.5.3.2.6).
+    client.awaitingFinalReply = true;
+    yield* timeout(client.writeBytes(encoder.end()), limits.dataBlock);
+  }
+  const reply = yield* client.readReply("end of data", limits.dataEnd);
+  client.awaitingFinalReply = false;
+  return reply;
+});
+
 const sendMessage = asyncFn(function* sendMessage(
   client: SmtpClient,
   from: string,
   to: string[],
-  data: Uint8Array,
+  data: Uint8Array | MessageBody,
 ) {
-  const ext = client.extensions;
-  let mail = `MAIL FROM:<${from}>`;
-  if (ext.has("SIZE")) mail += ` SIZE=${data.length}`;
-  if (hasEightBit(data) && ext.has("8BITMIME")) mail += " BODY=8BITMIME";
-  const rcpts = to.map((r) => `RCPT TO:<${r}>`);
-  const limits = client.limits;
+  const { mail, check8Bit } = mailCommand(client, from, to, data);
   const accepted: string[] = [];
-  const rejected: { recipient: string; error: SmtpError }[] = [];
-  let mailReply: SmtpReply;
-  if (ext.has("PIPELINING")) {
-    // RFC 2920: MAIL and every RCPT in one write; the replies come back in order.
-    yield* client.write([mail, ...rcpts].join("\r\n"), limits.mail);
-    mailReply = yield* client.readReply(mail, limits.mail);
-    for (let i = 0; i < rcpts.length; i++) {
-      const reply = yield* client.readReply(rcpts[i]!, limits.rcpt);
-      sortRecipient(reply, to[i]!, rcpts[i]!, accepted, rejected);
-    }
-  } else {
-    yield* client.write(mail, limits.mail);
-    mailReply = yield* client.readReply(mail, limits.mail);
-    if (mailReply.code === 250) {
-      for (let i = 0; i < rcpts.length; i++) {
-        yield* client.write(rcpts[i]!, limits.rcpt);
-        const reply = yield* client.readReply(rcpts[i]!, limits.rcpt);
-        sortRecipient(reply, to[i]!, rcpts[i]!, accepted, rejected);
+  const rejected: Rejected[] = [];
+  const unknown: string[] = [];
+  const replies: SmtpReply[] = [];
+  let pending: readonly string[] = to;
+  while (pending.length > 0) {
+    // After a delivered transaction, a failed further one is reported per recipient, never as a
+    // failure of the whole send (which a caller might retry: no email twice).
+    const delivered = accepted.length > 0;
+    let tx: Envelope | null = null;
+    try {
+      tx = yield* envelopePhase(client, mail, pending);
+      if (tx.mailReply.code !== 250) {
+        const refusal = replyError(tx.mailReply, mail);
+        yield* resetQuietly(client);
+        if (!delivered) throw refusal;
+        for (const recipient of pending) rejected.push({ recipient, error: refusal });
+        break;
       }
+      rejected.push(...tx.refused);
+      if (tx.ok.length === 0) {
+        // Nobody accepted: the deferred ones cannot progress either.
+        for (const recipient of tx.deferred) rejected.push({ recipient, error: tx.deferError! });
+        yield* resetQuietly(client);
+        if (!delivered) throw tx.refused[0]?.error ?? tx.deferError;
+        break;
+      }
+      yield* client.write("DATA", client.limits.data);
+      const go = yield* client.readReply("DATA", client.limits.data);
+      let error: SmtpError | null = null;
+      if (go.code !== 354) {
+        error = replyError(go, "DATA");
+        yield* resetQuietly(client);
+      } else {
+        const reply = yield* dataPhase(client, data, check8Bit);
+        if (reply.code === 250) {
+          accepted.push(...tx.ok);
+          replies.push(reply);
+          pending = tx.deferred;
+          continue;
+        }
+        error = replyError(reply, "end of data");
+      }
+      if (!delivered) throw error;
+      for (const recipient of [...tx.ok, ...tx.deferred]) rejected.push({ recipient, error });
+      break;
+    } catch (cause) {
+      if (!delivered) throw cause;
+      const usable =
+        cause instanceof SmtpError && cause.replyCode >= 400 && cause.replyCode !== 421;
+      const error =
+        cause instanceof SmtpError
+          ? cause
+          : new SmtpError(
+              `the further transaction after a 452 ended: ${cause instanceof Error ? cause.message : String(cause)}`,
+              0,
+              undefined,
+              [],
+              "connection",
+              { cause },
+            );
+      const lost = client.awaitingFinalReply;
+      client.awaitingFinalReply = false;
+      if (!usable) client.close();
+      if (tx === null) {
+        for (const recipient of pending) rejected.push({ recipient, error });
+      } else {
+        if (lost) unknown.push(...tx.ok);
+        else for (const recipient of tx.ok) rejected.push({ recipient, error });
+        for (const recipient of tx.deferred) rejected.push({ recipient, error });
+      }
+      break;
     }
   }
-  if (mailReply.code !== 250) {
-    yield* resetQuietly(client);
-    throw replyError(mailReply, mail);
-  }
-  if (accepted.length === 0) {
-    yield* resetQuietly(client);
-    throw rejected[0]!.error;
-  }
-  yield* client.write("DATA", limits.data);
-  const go = yield* client.readReply("DATA", limits.data);
-  if (go.code !== 354) {
-    yield* resetQuietly(client);
-    throw replyError(go, "DATA");
-  }
-  client.awaitingFinalReply = true;
-  yield* timeout(client.writeBytes(dataPayload(data)), limits.dataBlock);
-  const reply = yield* client.readReply("end of data", limits.dataEnd);
-  client.awaitingFinalReply = false;
-  if (reply.code !== 250) throw replyError(reply, "end of data");
-  return { accepted, rejected, reply } as SmtpSendResult;
+  return { accepted, rejected, unknown, reply: replies.at(-1)!, replies } as SmtpSendResult;
 });
-
-function sortRecipient(
-  reply: SmtpReply,
-  recipient: string,
-  line: string,
-  accepted: string[],
-  rejected: { recipient: string; error: SmtpError }[],
-): void {
-  if (reply.code === 250 || reply.code === 251) accepted.push(recipient);
-  else rejected.push({ recipient, error: replyError(reply, line) });
-}
 
 const resetQuietly = asyncFn(function* resetQuietly(client: SmtpClient) {
   if (client.isClosed) return;
@@ -611,7 +809,9 @@ function guard<T>(client: SmtpClient, step: Future<T>): Future<T> {
       return value;
     })
     .catch((error: unknown): T => {
-      usable = error instanceof SmtpError && error.replyCode >= 400 && error.replyCode !== 421;
+      usable =
+        (error instanceof SmtpError && error.replyCode >= 400 && error.replyCode !== 421) ||
+        error instanceof SmtpCapabilityError;
       throw error;
     })
     .finally(() => {

@@ -29,8 +29,10 @@ export class SmtpError extends Error {
     readonly lines: readonly string[],
     /** The command the reply answered ("RCPT TO:<x@y>"), or "greeting"/"connection". */
     readonly command: string,
+    /** `cause`: what ended the dialogue when it was not a reply. */
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.transient = replyCode >= 400 && replyCode < 500;
     this.permanent = replyCode >= 500;
     this.code = this.transient
@@ -58,6 +60,34 @@ export class InvalidAddressError extends TypeError {
     message: string,
     /** The rejected value. */
     readonly value: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The message needs something the server does not offer, found before anything of it was sent
+ * (or, for a streamed message whose 8-bit content was not known up front, found while sending it:
+ * the connection is then closed, so the server discards the partial message):
+ * - `"SMTPUTF8"`: a non-ASCII address (RFC 6531) and no SMTPUTF8 extension;
+ * - `"8BITMIME"`: 8-bit data (RFC 6152) and no 8BITMIME extension;
+ * - `"SIZE"`: the message is larger than the server's declared SIZE limit (RFC 1870).
+ * Retrying on the same server fails again.
+ *
+ * @example
+ * ```ts
+ * try { yield* client.send(message); }
+ * catch (e) { if (e instanceof SmtpCapabilityError && e.requirement === "SIZE") shrink(); }
+ * ```
+ */
+export class SmtpCapabilityError extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "SMTP_CAPABILITY" as const;
+  override name = "SmtpCapabilityError";
+  constructor(
+    message: string,
+    /** What the message needs: an extension, or a size within the server's limit. */
+    readonly requirement: "SMTPUTF8" | "8BITMIME" | "SIZE",
   ) {
     super(message);
   }

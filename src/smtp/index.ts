@@ -5,6 +5,14 @@
  *
  * @packageDocumentation
  */
+
+export {
+  BodyConsumedError,
+  fileChunks,
+  isMessageBody,
+  type MessageBody,
+  messageBody,
+} from "./body.js";
 export {
   DEFAULT_SMTP_TIMEOUTS,
   SmtpClient,
@@ -14,8 +22,8 @@ export {
   type SmtpTimeouts,
   type SmtpTransport,
 } from "./client.js";
-export { InvalidAddressError, SmtpError } from "./errors.js";
+export { InvalidAddressError, SmtpCapabilityError, SmtpError } from "./errors.js";
 export { type Attachment, buildMessage, type MessageOptions } from "./message.js";
-export { dataPayload } from "./message-data.js";
+export { DataEncoder, dataPayload } from "./message-data.js";
 export { SmtpPool, type SmtpPoolOptions, type SmtpSendOutcome } from "./pool.js";
 export { MAX_REPLY_LINE, MAX_REPLY_LINES, ReplyParser, type SmtpReply } from "./reply.js";

@@ -1,11 +1,36 @@
+import { Stream } from "../stream/stream.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import {
+  Base64Lines,
+  type BodyPart,
+  base64LinesLength,
+  ConcatChunks,
+  fileChunks,
+  messageBody,
+  oneShot,
+} from "./body.js";
 import type { SmtpEnvelope } from "./client.js";
 import { InvalidAddressError } from "./errors.js";
+import { hasEightBit } from "./message-data.js";
 
-/** A file attached to a {@link MessageOptions | message}. */
+/**
+ * A file attached to a {@link MessageOptions | message}: its content in memory (`content` as text
+ * or bytes), or streamed (`path` of a file, or `content` as a `Stream` of byte chunks or a function
+ * opening one). A streamed attachment is base64-encoded chunk by chunk as the message is sent and
+ * is never loaded whole.
+ */
 export interface Attachment {
   readonly filename: string;
-  readonly content: string | Uint8Array;
+  /**
+   * Text, bytes, a `Stream` of byte chunks (read once: a message that must be sent again, after a
+   * 452 split or a pool retry, fails with `BodyConsumedError`), or a function that opens such a
+   * stream each time it is called. Leave it out when `path` is given.
+   */
+  readonly content?: string | Uint8Array | Stream<Uint8Array> | (() => Stream<Uint8Array>);
+  /** A file to stream the content from (read in chunks each time the message is sent). */
+  readonly path?: string;
+  /** The size in bytes of a streamed content, when known: lets the message declare SIZE. */
+  readonly size?: number;
   /** Default: application/octet-stream. */
   readonly contentType?: string;
 }
@@ -60,6 +85,39 @@ function base64(bytes: Uint8Array): string {
 /** Base64 in lines of 76 characters (RFC 2045). */
 function base64Lines(bytes: Uint8Array): string {
   return (base64(bytes).match(/.{1,76}/g) ?? []).join("\r\n");
+}
+
+/** A piece of a message being built: text, or a streamed base64 attachment. */
+type Segment = string | { open: () => Stream<Uint8Array>; size: number | undefined };
+
+/** The content of an attachment as a segment: base64 text, or a base64-encoding stream. */
+function attachmentContent(a: Attachment, name: string): Segment {
+  const { content, path, size } = a;
+  if ((content === undefined) === (path === undefined)) {
+    throw new InvalidArgumentError(
+      `attachment ${JSON.stringify(name)}: give exactly one of content and path`,
+    );
+  }
+  if (size !== undefined && (!Number.isInteger(size) || size < 0)) {
+    throw new InvalidArgumentError(
+      `attachment ${JSON.stringify(name)}: size must be an integer >= 0, got ${describeValue(size)}`,
+    );
+  }
+  if (typeof content === "string") return base64Lines(encoder.encode(content));
+  if (content instanceof Uint8Array) return base64Lines(content);
+  let opener: () => Stream<Uint8Array>;
+  if (path !== undefined) opener = () => fileChunks(path);
+  else if (content instanceof Stream) opener = oneShot(content);
+  else if (typeof content === "function") opener = content;
+  else {
+    throw new InvalidArgumentError(
+      `attachment ${JSON.stringify(name)}: content must be text, bytes, a Stream or a function, got ${describeValue(content)}`,
+    );
+  }
+  return {
+    open: () => new Base64Lines(opener()),
+    size: size === undefined ? undefined : base64LinesLength(size),
+  };
 }
 
 /** RFC 2047 encoded-word for non-ASCII header text (UTF-8, base64), split to keep lines short. */
@@ -119,6 +177,43 @@ function multipart(kind: string, parts: string[]): string {
   return `Content-Type: multipart/${kind}; boundary="${b}"\r\n\r\n${parts.map((p) => `--${b}\r\n${p}\r\n`).join("")}--${b}--`;
 }
 
+/** `multipart/mixed` over parts that may hold streamed segments. */
+function mixed(parts: Segment[][]): Segment[] {
+  const b = boundary();
+  const out: Segment[] = [`Content-Type: multipart/mixed; boundary="${b}"\r\n\r\n`];
+  for (const part of parts) out.push(`--${b}\r\n`, ...part, "\r\n");
+  out.push(`--${b}--`);
+  return out;
+}
+
+/** The message from its segments: a string when nothing is streamed, else a MessageBody. */
+function assemble(segments: Segment[]): string | ReturnType<typeof messageBody> {
+  if (segments.every((x) => typeof x === "string")) return segments.join("");
+  const parts: BodyPart[] = [];
+  let text = "";
+  let size: number | undefined = 0;
+  let eightBit = false;
+  for (const x of segments) {
+    if (typeof x === "string") {
+      text += x;
+      continue;
+    }
+    const bytes = encoder.encode(text);
+    parts.push(bytes, x.open);
+    eightBit ||= hasEightBit(bytes);
+    text = "";
+    size = size === undefined || x.size === undefined ? undefined : size + bytes.length + x.size;
+  }
+  const bytes = encoder.encode(text);
+  parts.push(bytes);
+  eightBit ||= hasEightBit(bytes);
+  if (size !== undefined) size += bytes.length;
+  return messageBody(() => new ConcatChunks(parts), {
+    ...(size !== undefined ? { size } : {}),
+    eightBit,
+  });
+}
+
 /**
  * Builds an RFC 5322 / MIME message and its envelope: From, To, Cc (Bcc only in the envelope,
  * never in a header), Subject (RFC 2047-encoded when not ASCII), Date, Message-ID, a text and/or
@@ -174,23 +269,23 @@ export function buildMessage(options: MessageOptions): SmtpEnvelope {
   const bodies: string[] = [];
   if (options.text !== undefined) bodies.push(textPart("text/plain", options.text));
   if (options.html !== undefined) bodies.push(textPart("text/html", options.html));
-  const attachments = (options.attachments ?? []).map((a) => {
+  const attachments = (options.attachments ?? []).map((a): Segment[] => {
     const name = checkHeaderValue(a.filename, "attachment filename").replace(/"/g, "");
     const type = checkHeaderValue(a.contentType ?? "application/octet-stream", "contentType");
-    const bytes = typeof a.content === "string" ? encoder.encode(a.content) : a.content;
-    return `Content-Type: ${type}; name="${name}"\r\nContent-Disposition: attachment; filename="${name}"\r\nContent-Transfer-Encoding: base64\r\n\r\n${base64Lines(bytes)}`;
+    return [
+      `Content-Type: ${type}; name="${name}"\r\nContent-Disposition: attachment; filename="${name}"\r\nContent-Transfer-Encoding: base64\r\n\r\n`,
+      attachmentContent(a, name),
+    ];
   });
   if (bodies.length === 0 && attachments.length === 0) {
     throw new InvalidArgumentError("buildMessage: give text, html or an attachment");
   }
   const body = bodies.length > 1 ? multipart("alternative", bodies) : bodies[0];
-  const content =
-    attachments.length === 0
-      ? body!
-      : multipart("mixed", [...(body ? [body] : []), ...attachments]);
+  const content: Segment[] =
+    attachments.length === 0 ? [body!] : mixed([...(body ? [[body]] : []), ...attachments]);
   return {
     from: bareAddress(from),
     to: recipients,
-    data: `${headers.join("\r\n")}\r\n${content}\r\n`,
+    data: assemble([`${headers.join("\r\n")}\r\n`, ...content, "\r\n"]),
   };
 }

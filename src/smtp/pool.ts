@@ -4,6 +4,7 @@ import { ready } from "../future/ready.js";
 import { Semaphore } from "../sync/semaphore.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { sleep } from "../time/sleep.js";
+import { BodyConsumedError } from "./body.js";
 import {
   checkEnvelope,
   SmtpClient,
@@ -11,7 +12,7 @@ import {
   type SmtpOptions,
   type SmtpSendResult,
 } from "./client.js";
-import { SmtpError } from "./errors.js";
+import { SmtpCapabilityError, SmtpError } from "./errors.js";
 
 /**
  * Options of {@link SmtpPool}: the connection options (every connection is opened with them,
@@ -138,10 +139,14 @@ const closeIdle = asyncFn(function* closeIdle(idle: Idle[]) {
   for (const conn of idle) yield* conn.client.quit();
 });
 
-/** True for failures worth a retry on a new connection: 4xx replies, lost connections, timeouts. */
+/**
+ * True for failures worth a retry on a new connection: 4xx replies, lost connections, timeouts.
+ * A message the server cannot take (SIZE, 8BITMIME, SMTPUTF8) or a one-shot body already sent
+ * would fail the same way again.
+ */
 function transient(error: unknown): boolean {
   if (error instanceof SmtpError) return error.transient;
-  return true;
+  return !(error instanceof SmtpCapabilityError || error instanceof BodyConsumedError);
 }
 
 const pooledSend = asyncFn(function* pooledSend(pool: SmtpPool, envelope: SmtpEnvelope) {

@@ -16,6 +16,7 @@ import {
 import {
   DEFAULT_SMTP_TIMEOUTS,
   InvalidAddressError,
+  SmtpCapabilityError,
   SmtpClient,
   SmtpError,
 } from "../../src/smtp/index.js";
@@ -602,7 +603,7 @@ test("DATA fuzz: no bare CR/LF is sent, the payload ends with CRLF.CRLF and unst
   await fc.assert(
     fc.asyncProperty(fc.array(chunk, { maxLength: 30 }), async (parts) => {
       const data = parts.join("");
-      const { payload, raw } = await payloadOnWire(data);
+      const { payload, raw } = await payloadOnWire(data, ["8BITMIME"]);
       assert.ok(!BARE.test(raw), JSON.stringify(raw));
       assert.ok(`\r\n${payload}`.endsWith("\r\n.\r\n"));
       // Unstuff (RFC 5321 4.5.2) and compare with the input, line endings normalised.
@@ -624,10 +625,20 @@ test("DATA fuzz: no bare CR/LF is sent, the payload ends with CRLF.CRLF and unst
 // ---------------------------------------------------------------------------------------------
 // MAIL parameters
 
-test("8-bit data: BODY=8BITMIME only when advertised", async () => {
+test("8-bit data: BODY=8BITMIME when advertised; without it, SmtpCapabilityError before MAIL", async () => {
   const eight = "Subject: ü\r\n\r\nünïcödé\r\n";
   assert.equal((await payloadOnWire(eight, ["8BITMIME"])).mail, "MAIL FROM:<a@x> BODY=8BITMIME");
-  assert.equal((await payloadOnWire(eight, [])).mail, "MAIL FROM:<a@x>");
+  const { outcome, log } = await dialogue(
+    (s) => s.hello(["SIZE 1000"]),
+    sendOnce({ from: "a@x", to: ["b@x"], data: eight }),
+  );
+  const { client, result } = succeeded(outcome);
+  const e = failed(result);
+  assert.ok(e instanceof SmtpCapabilityError, String(e));
+  assert.equal(e.code, "SMTP_CAPABILITY");
+  assert.equal(e.requirement, "8BITMIME");
+  assert.equal(client.isClosed, false, "nothing was sent: the session stays usable");
+  assert.deepEqual(clientLines(log).slice(1), [], "nothing after EHLO");
   assert.equal((await payloadOnWire("ascii\r\n", ["8BITMIME"])).mail, "MAIL FROM:<a@x>");
   assert.equal(
     (await payloadOnWire(Uint8Array.of(0x41, 0xff, 0x0d, 0x0a), ["8BITMIME"])).mail,
@@ -638,9 +649,16 @@ test("8-bit data: BODY=8BITMIME only when advertised", async () => {
 test("SIZE=n only when advertised (n = the message's byte length)", async () => {
   const data = "Subject: ü\r\n\r\nbody\r\n";
   const n = enc.encode(data).length;
-  assert.equal((await payloadOnWire(data, ["SIZE 1000"])).mail, `MAIL FROM:<a@x> SIZE=${n}`);
-  assert.equal((await payloadOnWire(data, ["SIZE"])).mail, `MAIL FROM:<a@x> SIZE=${n}`);
-  assert.equal((await payloadOnWire(data, [])).mail, "MAIL FROM:<a@x>");
+  const eight = ["8BITMIME"];
+  assert.equal(
+    (await payloadOnWire(data, ["SIZE 1000", ...eight])).mail,
+    `MAIL FROM:<a@x> SIZE=${n} BODY=8BITMIME`,
+  );
+  assert.equal(
+    (await payloadOnWire(data, ["SIZE", ...eight])).mail,
+    `MAIL FROM:<a@x> SIZE=${n} BODY=8BITMIME`,
+  );
+  assert.equal((await payloadOnWire(data, eight)).mail, "MAIL FROM:<a@x> BODY=8BITMIME");
   assert.equal(
     (await payloadOnWire(data, ["SIZE 1000", "8BITMIME"])).mail,
     `MAIL FROM:<a@x> SIZE=${n} BODY=8BITMIME`,

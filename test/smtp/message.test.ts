@@ -2,10 +2,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { InvalidArgumentError } from "../../src/index.js";
-import { buildMessage, dataPayload, InvalidAddressError } from "../../src/smtp/index.js";
+import {
+  buildMessage,
+  dataPayload,
+  InvalidAddressError,
+  type MessageBody,
+} from "../../src/smtp/index.js";
 
-const text = (data: string | Uint8Array) =>
-  typeof data === "string" ? data : new TextDecoder().decode(data);
+const text = (data: string | Uint8Array | MessageBody) => {
+  if (typeof data === "string") return data;
+  assert.ok(data instanceof Uint8Array, "an in-memory message");
+  return new TextDecoder().decode(data);
+};
 
 /** Decodes quoted-printable (RFC 2045) back to text, for checking. */
 function decodeQp(qp: string): string {
