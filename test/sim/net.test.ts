@@ -572,3 +572,20 @@ test("a network bound to one runtime refuses to be used from another", async () 
     String(error),
   );
 });
+
+test("a reset while the accept is on its way fails the connect with ECONNRESET (found by the property test)", async () => {
+  const rt = new Runtime({ clock: "virtual" });
+  const net = new SimNetwork({ random: seededRandom(17), link: { latency: 10 } });
+  const out = await rt.run(
+    future(function* () {
+      const listener = yield* net.host(B).bind({ port: 9 });
+      const connecting = rt.spawn(outcome(net.host(A).connect({ host: B, port: 9 })));
+      yield* sleep(15); // the SYN arrived at 10, the SYN-ACK arrives at 20
+      const [serverEnd] = net.host(B).connections();
+      net.reset(serverEnd!);
+      const accepted = yield* listener.accept();
+      return [yield* connecting, yield* outcome(read(accepted, new Uint8Array(1)))];
+    }),
+  );
+  assert.deepEqual(out, ["ECONNRESET", "ECONNRESET"]);
+});

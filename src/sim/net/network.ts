@@ -559,6 +559,8 @@ export class SimNetwork {
     if (seg.kind === FIN) {
       flow.eof = true;
       flow.reader.wake();
+      // A FIN for a connection that is gone here: the peer learns it from a reset.
+      if ((to.state === RESET || to.state === FAILED) && !to.rstSent) this.sendRst(to);
       return;
     }
     const bytes = seg.bytes as Uint8Array;
@@ -573,16 +575,17 @@ export class SimNetwork {
       flow.reader.wake();
       return;
     }
-    if ((to.state === CLOSED || to.state === FAILED) && !to.rstSent) {
-      // Bytes for a closed end: the kernel answers with a reset.
-      this.sendRst(to);
-    }
+    // Bytes for a closed or reset end: the kernel answers with a reset.
+    if (!to.rstSent) this.sendRst(to);
   }
 
   private resetConnection(end: SimStream): void {
     const peer = end.peer;
     if (end.state === OPEN) this.resetEnd(end);
-    if (peer !== null && peer.state === OPEN) this.resetEnd(peer);
+    if (peer === null) return;
+    if (peer.state === OPEN) this.resetEnd(peer);
+    // The server had accepted, its answer is still on the way: the connect fails.
+    else if (peer.state === CONNECTING) this.fail(peer, "ECONNRESET", "connection reset");
   }
 
   private resetEnd(end: SimStream): void {
