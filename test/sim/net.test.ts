@@ -589,3 +589,30 @@ test("a reset while the accept is on its way fails the connect with ECONNRESET (
   );
   assert.deepEqual(out, ["ECONNRESET", "ECONNRESET"]);
 });
+
+test("trace: one line per delivery and per fault", async () => {
+  const lines: string[] = [];
+  const net = new SimNetwork({
+    random: seededRandom(18),
+    link: { latency: 1 },
+    trace: (l) => lines.push(l),
+  });
+  await new Runtime({ clock: "virtual" }).run(
+    future(function* () {
+      const listener = yield* net.host(B).bind({ port: 9 });
+      const conn = yield* net.host(A).connect({ host: B, port: 9 });
+      const peer = yield* listener.accept();
+      yield* writeAll(conn, new Uint8Array(3));
+      yield* read(peer, new Uint8Array(3));
+      net.partition(A, B);
+      net.host(B).crash();
+    }),
+  );
+  assert.deepEqual(lines, [
+    `net SYN ${A} -> ${B}`,
+    `net SYN-ACK ${B} -> ${A}`,
+    `net DATA 3 B ${A} -> ${B}`,
+    `net partition ${A} ${B}`,
+    `net crash ${B}`,
+  ]);
+});

@@ -125,12 +125,14 @@ export class SimHost implements Network {
   crash(): void {
     if (this.crashed) return;
     this.crashed = true;
+    this.net.trace?.(`net crash ${this.address}`);
     for (const listener of [...this.listeners.values()]) listener.close();
     for (const end of [...this.ends]) this.net.crashEnd(end);
   }
 
   /** Brings a crashed host back, with no listener and no connection. */
   restart(): void {
+    if (this.crashed) this.net.trace?.(`net restart ${this.address}`);
     this.crashed = false;
   }
 

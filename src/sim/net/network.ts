@@ -27,6 +27,12 @@ export interface SimNetworkOptions {
   readonly backlog?: number;
   /** How long an unanswered connect waits before ETIMEDOUT (default 127,000 ms, as Linux). */
   readonly synTimeout?: number;
+  /**
+   * Called with one line per network event: each delivery (`net DATA 1460 B 10.0.0.1 ->
+   * 10.0.0.2`), and each fault (`net partition a b`, `net reset ...`, `net crash a`...). The
+   * simulator puts these lines in its event log.
+   */
+  readonly trace?: (line: string) => void;
 }
 
 /** Traffic counters of a {@link SimNetwork}. */
@@ -126,6 +132,8 @@ export class SimNetwork {
   private sentBytes = 0;
   private lost = 0;
   private resetCount = 0;
+  /** @internal */
+  readonly trace: ((line: string) => void) | null;
 
   constructor(options: SimNetworkOptions) {
     if (options === null || typeof options !== "object" || typeof options.random !== "function") {
@@ -140,6 +148,12 @@ export class SimNetwork {
     this.window = positiveInt(options.receiveWindow, 64 * 1024, "receiveWindow");
     this.backlog = positiveInt(options.backlog, 128, "backlog");
     this.synTimeout = positiveInt(options.synTimeout, 127_000, "synTimeout");
+    if (options.trace !== undefined && typeof options.trace !== "function") {
+      throw new InvalidArgumentError(
+        `SimNetwork: trace must be a function, got ${describeValue(options.trace)}`,
+      );
+    }
+    this.trace = options.trace ?? null;
   }
 
   /**
@@ -190,6 +204,7 @@ export class SimNetwork {
    */
   partition(a: string, b: string): void {
     this.cuts.add(pairKey(checkHost(a, "partition"), checkHost(b, "partition")));
+    this.trace?.(`net partition ${a} ${b}`);
   }
 
   /**
@@ -198,6 +213,7 @@ export class SimNetwork {
    */
   repair(a: string, b: string): void {
     this.cuts.delete(pairKey(checkHost(a, "repair"), checkHost(b, "repair")));
+    this.trace?.(`net repair ${a} ${b}`);
     this.resend();
   }
 
@@ -212,11 +228,13 @@ export class SimNetwork {
    */
   hold(a: string, b: string): void {
     this.holds.add(`${checkHost(a, "hold")}>${checkHost(b, "hold")}`);
+    this.trace?.(`net hold ${a} ${b}`);
   }
 
   /** Releases the segments held from `a` to `b`: they go on (fresh latency), in order. */
   release(a: string, b: string): void {
     this.holds.delete(`${checkHost(a, "release")}>${checkHost(b, "release")}`);
+    this.trace?.(`net release ${a} ${b}`);
     this.resend();
   }
 
@@ -237,6 +255,7 @@ export class SimNetwork {
         `SimNetwork.reset: expected a SimStream of this network, got ${describeValue(conn)}`,
       );
     }
+    this.trace?.(`net reset ${conn}`);
     this.resetConnection(conn);
   }
 
@@ -469,6 +488,7 @@ export class SimNetwork {
   }
 
   private arrive(seg: Segment): void {
+    this.trace?.(`net ${seg.describe()}`);
     if (this.blocked(seg.from, seg.to)) {
       // Cut while in flight: retransmitted once the link is back.
       this.held.push(seg);
