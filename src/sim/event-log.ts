@@ -1,9 +1,10 @@
 /**
- * The record of one simulated run, as short lines: `poll 3` (task 3 is polled), `wake 3` (a wake
- * scheduled it), `time 12.5` (virtual time jumped to 12.5 ms for a timer), `log ...` (the program's
- * `sim.log` output), `fault name` (a fault fired), `net ...` (network events). Two runs of the
- * same seed must produce the same lines; the first line where they differ is where determinism
- * broke.
+ * The record of one simulated run, as short lines: `start 3 name` (task 3's first poll, with its
+ * name), `poll 3` (task 3 is polled), `wake 3` (a wake scheduled it), `time 12.5` (virtual time
+ * jumped to 12.5 ms for a timer), `log ...` (the program's `sim.log` output), `fault name` (a
+ * fault fired), `unhandled 3` (task 3 failed and nobody joined it), `end ok` (the root is done;
+ * what follows is the shutdown of the remaining tasks). Two runs of the same seed must produce
+ * the same lines; the first line where they differ is where determinism broke.
  *
  * @example
  * ```ts

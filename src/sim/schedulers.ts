@@ -1,6 +1,6 @@
 import type { ReadyQueue } from "../runtime/ready-queue.js";
 import type { SchedulingPolicy } from "../runtime/runtime.js";
-import type { Task } from "../runtime/task.js";
+import { type Task, taskName } from "../runtime/task.js";
 import type { EventLog } from "./event-log.js";
 import type { SimPlatform } from "./sim-platform.js";
 
@@ -23,7 +23,11 @@ abstract class SimScheduler implements SchedulingPolicy {
     host.polls++;
     host.steps++;
     host.time += this.pollCost;
-    if (this.log !== null) this.log.push(`poll ${task.id}`);
+    if (this.log !== null) {
+      // A task's first poll also names it, so that a log reads without the dump beside it.
+      if (task.polls === 0) this.log.push(`start ${task.id} ${taskName(task) ?? ""}`.trimEnd());
+      this.log.push(`poll ${task.id}`);
+    }
     return task;
   }
 

@@ -176,10 +176,14 @@ test("a program that reads state outside the seed is reported as nondeterministi
     (e: unknown) =>
       e instanceof NondeterminismError &&
       e.seed === 1 &&
-      e.index === 1 &&
-      /first different event at #1\n/.test(e.message) &&
-      /first run:\n {2}#0 poll 1\n {2}#1 time 2\.001\n/.test(e.message) &&
-      /second run:\n {2}#0 poll 1\n {2}#1 time 3\.001\n/.test(e.message),
+      e.index === 2 &&
+      /first different event at #2\n/.test(e.message) &&
+      /first run:\n {2}#0 start 1 simulation root\n {2}#1 poll 1\n {2}#2 time 2\.001\n/.test(
+        e.message,
+      ) &&
+      /second run:\n {2}#0 start 1 simulation root\n {2}#1 poll 1\n {2}#2 time 3\.001\n/.test(
+        e.message,
+      ),
   );
 });
 
