@@ -300,13 +300,14 @@ export function runSimulation<T>(
     events?.push(`end ${ok ? "ok" : reason === "done" ? "error" : reason}`);
     // Cancel what is left and run its finalizers (bounded: a finalizer may hang or spin).
     host.stopRequested = false;
-    const stopUnhandled = unhandled;
     void runtime.shutdown();
     host.runUntil(() => false, {
       maxSteps: host.steps + Math.min(o.maxSteps, 100_000),
       maxTime: host.time + 60_000,
     });
-    if (ok && stopUnhandled === null && unhandled !== null && o.unhandledErrors === "fail") {
+    // A task that failed unjoined fails the run, also in the step the root completed in, or
+    // while the remaining tasks were being cancelled (a finalizer that threw).
+    if (ok && unhandled !== null && o.unhandledErrors === "fail") {
       ok = false;
       error = unhandledError(unhandled);
     }

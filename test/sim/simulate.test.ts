@@ -149,6 +149,24 @@ describe("runs that cannot finish", () => {
         e instanceof UnhandledTaskError && e.cause === boom && /doomed/.test(e.message),
     );
     assert.equal(simulate({ seed: 1, unhandledErrors: "ignore" }, program), "done");
+    // Also when the root completes in the same drain as the failure, or during the shutdown.
+    for (const order of ["fifo", "random"] as const) {
+      assert.throws(
+        () =>
+          simulate({ seed: 1, scheduling: order }, () =>
+            future(function* () {
+              spawn(
+                future(function* () {
+                  throw boom;
+                }),
+              ).drop();
+              yield* yieldNow();
+              return "done";
+            }),
+          ),
+        (e: unknown) => e instanceof UnhandledTaskError && e.cause === boom,
+      );
+    }
   });
 
   test("tasks left when the root completes are cancelled and their finalizers run once", () => {
