@@ -616,3 +616,24 @@ test("trace: one line per delivery and per fault", async () => {
     `net crash ${B}`,
   ]);
 });
+
+test("after a crash, the peer still reads what had arrived until the reset reaches it", async () => {
+  const rt = new Runtime({ clock: "virtual" });
+  const net = new SimNetwork({ random: seededRandom(19), link: { latency: 10 } });
+  const out = await rt.run(
+    future(function* () {
+      const listener = yield* net.host(B).bind({ port: 9 });
+      const conn = yield* net.host(A).connect({ host: B, port: 9 });
+      const peer = yield* listener.accept();
+      yield* writeAll(peer, new TextEncoder().encode("hi"));
+      yield* sleep(15); // arrived; unread
+      net.host(B).crash();
+      const buf = new Uint8Array(8);
+      const n = yield* read(conn, buf);
+      const t = rt.time.now();
+      const next = yield* outcome(read(conn, buf));
+      return [n, t, next, rt.time.now()];
+    }),
+  );
+  assert.deepEqual(out, [2, 35, "ECONNRESET", 45]);
+});

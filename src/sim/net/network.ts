@@ -333,8 +333,8 @@ export class SimNetwork {
     if (end.state !== OPEN) return;
     end.state = CLOSED;
     end.host.ends.delete(end);
-    end.in.clear();
-    end.out.clear();
+    end.in.clearReceiver();
+    end.out.clearSender();
     end.out.finSent = true;
     this.sendRst(end);
     end.wakeAll();
@@ -541,7 +541,7 @@ export class SimNetwork {
     } else if (end.state === OPEN) {
       this.resetEnd(end);
     } else if (end.state === CLOSED) {
-      end.out.clear();
+      end.out.clearSender();
     }
   }
 
@@ -612,8 +612,8 @@ export class SimNetwork {
     this.resetCount++;
     end.state = RESET;
     end.host.ends.delete(end);
-    end.in.clear();
-    end.out.clear();
+    end.in.clearReceiver();
+    end.out.clearSender();
     end.out.finSent = true;
     end.wakeAll();
   }

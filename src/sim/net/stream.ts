@@ -93,11 +93,15 @@ export class Flow {
     return n;
   }
 
-  /** Forgets every byte (a reset). */
-  clear(): void {
+  /** The sending end is gone: forgets its unsent bytes. */
+  clearSender(): void {
     this.queue.length = 0;
     this.queueOffset = 0;
     this.queued = 0;
+  }
+
+  /** The receiving end is gone: forgets what arrived and was not read. */
+  clearReceiver(): void {
     this.buffer.length = 0;
     this.bufferOffset = 0;
     this.buffered = 0;
