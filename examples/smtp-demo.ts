@@ -1,32 +1,37 @@
 /**
- * The main demo: send N emails through a small pool of SMTP connections on the waker runtime.
+ * The main demo: send N emails through an SmtpPool on the waker runtime.
  *
- *   npm run demo                         # embedded SMTP server on 127.0.0.1, 200 emails
+ *   npm run demo                          # embedded SMTP server on 127.0.0.1, 200 emails
  *   npm run demo -- --count 1000 --concurrency 16
  *   npm run demo -- --smtp 127.0.0.1:2525 # a real server instead
- *   npm run demo -- --trace              # narrate one email's life: poll, Pending, wake, Ready
+ *   npm run demo -- --trace               # narrate one email's life: polled, Pending, wake, Ready
  *
- * Each worker task owns one connection and takes jobs from a bounded channel. Every reply the
- * client waits for is a future that stores its task's waker in the socket; the socket's data
- * event calls wake(), and the runtime polls the task again.
+ * `concurrency` worker tasks take email numbers one after another and send each through one
+ * shared SmtpPool (at most `concurrency` connections, each reused for many emails). Every reply
+ * the client waits for is a future that leaves its task's waker with the socket; the socket's
+ * data event calls wake(), and the runtime polls the task again: the seed's example, for real.
  */
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import {
   asyncFn,
-  ChannelClosed,
   Context,
-  channel,
+  type Future,
   future,
   main,
   Pending,
   type Poll,
-  type Receiver,
+  pollFn,
   scope,
   Waker,
 } from "../src/index.js";
 import { TcpStream } from "../src/node/index.js";
-import { SmtpClient, type SmtpTransport } from "../src/smtp/index.js";
+import {
+  type SmtpEnvelope,
+  SmtpPool,
+  type SmtpSendOutcome,
+  type SmtpTransport,
+} from "../src/smtp/index.js";
 
 interface Options {
   count: number;
@@ -88,48 +93,100 @@ async function embeddedServer(): Promise<{
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// --trace: the life of one email, told by the futures and the socket themselves.
+
 const start = performance.now();
 const stamp = () => `[${(performance.now() - start).toFixed(1).padStart(7)} ms]`;
+const firstLine = (bytes: Uint8Array) =>
+  new TextDecoder().decode(bytes).trim().split("\r\n")[0] ?? "";
+
+/** The waker of the task sending the traced email while it is in flight (null otherwise). */
+let traced: Waker | null = null;
+/** Set when the traced task's waker fired: its next poll is "polled again". */
+let woken = false;
 
 /**
- * Wraps a transport so that one email's reads are narrated: each poll of the socket, the
- * Pending that leaves the waker with the socket, the wake() when the server's reply arrives, and
- * the poll that finds the bytes Ready.
+ * Wraps one email's send so that each poll of it is narrated: polled, Pending (the task goes to
+ * sleep), polled again after a wake, Ready.
+ */
+function narrate(send: Future<SmtpSendOutcome>): Future<SmtpSendOutcome> {
+  let polls = 0;
+  return pollFn(
+    (cx) => {
+      polls++;
+      console.log(
+        polls === 1
+          ? `${stamp()} executor: polls send_email(#0) for the first time`
+          : `${stamp()} executor: polls send_email(#0) again (poll ${polls})`,
+      );
+      woken = false;
+      // The task's waker, wrapped to tell wakes that do not come from a socket read (the TCP
+      // connection being established); the socket wrapper below narrates the others itself.
+      const task = cx.waker;
+      traced = Waker.from(() => {
+        if (!woken) console.log(`${stamp()}   a waker fired: the connection is ready -> wake()`);
+        woken = true;
+        task.wakeByRef();
+      });
+      const r = send.poll(Context.fromWaker(traced));
+      if (r === Pending) {
+        console.log(`${stamp()} send_email(#0) -> Pending: the task sleeps, other tasks run`);
+        return Pending;
+      }
+      traced = null;
+      const reply = r.status === "ok" ? r.result.reply.lines.join(" ") : String(r.status);
+      console.log(
+        `${stamp()} send_email(#0) -> Ready(${r.status}: ${reply}) after ${polls} polls\n`,
+      );
+      return r;
+    },
+    {
+      onDrop: () => {
+        traced = null;
+        send.drop();
+      },
+    },
+  );
+}
+
+/** True when `cx` belongs to the task sending the traced email. */
+const tracing = (cx: Context) => traced?.willWake(cx.waker) === true;
+
+/**
+ * A transport that narrates the traced task's socket operations: each write, each read that
+ * finds nothing (the socket keeps the task's waker: Pending), the wake() when the server's reply
+ * arrives, and the read that finds it (Ready). Other tasks pass straight through.
  */
 class TracedTransport implements SmtpTransport {
-  tracing = false;
-  private woken = false;
   constructor(private readonly inner: SmtpTransport) {}
 
   pollRead(cx: Context, buf: Uint8Array): Poll<number> {
-    if (!this.tracing) return this.inner.pollRead(cx, buf);
-    if (this.woken) {
-      this.woken = false;
-      console.log(`${stamp()}   executor: polls the task again`);
-    }
+    if (!tracing(cx)) return this.inner.pollRead(cx, buf);
     const task = cx.waker;
-    const traced = Context.fromWaker(
+    const watched = Context.fromWaker(
       Waker.from(() => {
-        this.woken = true;
-        console.log(`${stamp()}   socket: the server's reply arrived -> waker.wake()`);
+        if (!woken) console.log(`${stamp()}   socket: the server's reply arrived -> waker.wake()`);
+        woken = true;
         task.wakeByRef();
       }),
     );
-    const r = this.inner.pollRead(traced, buf);
+    const r = this.inner.pollRead(watched, buf);
     if (r === Pending) {
-      console.log(`${stamp()}   poll -> Pending: the socket stored the task's waker`);
+      console.log(
+        `${stamp()}   socket: nothing to read yet, poll -> Pending: the socket stored the task's waker`,
+      );
     } else {
-      const text = new TextDecoder().decode(buf.subarray(0, r)).trim().split("\r\n")[0];
-      console.log(`${stamp()}   poll -> Ready: ${JSON.stringify(text)}`);
+      console.log(
+        `${stamp()}   socket: poll -> Ready: ${JSON.stringify(firstLine(buf.subarray(0, r)))}`,
+      );
     }
     return r;
   }
   pollWrite(cx: Context, data: Uint8Array): Poll<number> {
-    if (this.tracing) {
-      const text = new TextDecoder().decode(data).trim().split("\r\n")[0];
-      console.log(
-        `${stamp()} client sends ${JSON.stringify(text)}${data.length > 80 ? " ..." : ""}`,
-      );
+    if (tracing(cx)) {
+      const more = data.length > 80 || firstLine(data).length < data.length - 2 ? " ..." : "";
+      console.log(`${stamp()}   client writes ${JSON.stringify(firstLine(data))}${more}`);
     }
     return this.inner.pollWrite(cx, data);
   }
@@ -144,13 +201,17 @@ class TracedTransport implements SmtpTransport {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+
 interface Stats {
   sent: number;
   failed: number;
+  unknown: number;
   latencies: number[];
+  firstError: unknown;
 }
 
-function message(i: number): { from: string; to: string[]; data: string } {
+function message(i: number): SmtpEnvelope {
   return {
     from: "demo@waker.test",
     to: [`user${i}@example.test`],
@@ -167,48 +228,35 @@ function message(i: number): { from: string; to: string[]; data: string } {
   };
 }
 
+/** One worker: takes the next email number and sends it through the pool, until none is left. */
 const worker = asyncFn(function* worker(
-  id: number,
-  jobs: Receiver<number>,
-  server: { host: string; port: number },
+  pool: SmtpPool,
+  next: () => number,
+  count: number,
   stats: Stats,
   trace: boolean,
 ) {
-  const socket = yield* TcpStream.connect(server, { timeout: 10_000 });
-  const transport = new TracedTransport(socket);
-  const client = yield* SmtpClient.handshake(transport, { name: `worker-${id}.waker.test` });
-  try {
-    for (;;) {
-      const job = yield* jobs.recv().catch((e: unknown) => {
-        if (e instanceof ChannelClosed) return -1;
-        throw e;
-      });
-      if (job < 0) break;
-      const tracing = trace && job === 0;
-      if (tracing) console.log(`${stamp()} the life of email #0:`);
-      transport.tracing = tracing;
-      const t0 = performance.now();
-      try {
-        yield* client.send(message(job));
-        stats.sent++;
-        stats.latencies.push(performance.now() - t0);
-      } catch (error) {
-        stats.failed++;
-        if (client.isClosed) throw error;
-      } finally {
-        transport.tracing = false;
-        if (tracing) console.log(`${stamp()} email #0 accepted by the server (Ready)\n`);
-      }
+  for (let job = next(); job < count; job = next()) {
+    const t0 = performance.now();
+    const send = pool.send(message(job));
+    const outcome = yield* trace && job === 0 ? narrate(send) : send;
+    if (outcome.status === "ok") {
+      stats.sent++;
+      stats.latencies.push(performance.now() - t0);
+    } else {
+      if (outcome.status === "failed") stats.failed++;
+      else stats.unknown++;
+      stats.firstError ??= outcome.error;
     }
-  } finally {
-    yield* client.quit();
   }
 });
 
-const progressBar = (done: number, total: number) => {
+const progressBar = (stats: Stats, total: number, seconds: number) => {
+  const done = stats.sent + stats.failed + stats.unknown;
   const width = 30;
   const filled = Math.round((done / total) * width);
-  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
+  const rate = seconds > 0 ? ` ${(stats.sent / seconds).toFixed(0)} emails/s` : "";
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} (sent ${stats.sent}, failed ${stats.failed}, unknown ${stats.unknown})${rate}`;
 };
 
 async function run(): Promise<void> {
@@ -216,33 +264,58 @@ async function run(): Promise<void> {
   const embedded = options.smtp === null ? await embeddedServer() : null;
   const server = options.smtp ?? { host: "127.0.0.1", port: embedded!.port };
   console.log(
-    `waker SMTP demo: ${options.count} emails, ${options.concurrency} connections, ` +
+    `waker SMTP demo: ${options.count} emails through an SmtpPool of ${options.concurrency} connections, ` +
       `${embedded ? `embedded server on 127.0.0.1:${server.port}` : `server ${server.host}:${server.port}`}`,
   );
-  const stats: Stats = { sent: 0, failed: 0, latencies: [] };
-  const tty = process.stdout.isTTY === true;
+  const pool = new SmtpPool({
+    ...server,
+    tls: "none",
+    name: "demo.waker.test",
+    maxConnections: options.concurrency,
+    maxMessagesPerConnection: 1000,
+    retryDelay: 100,
+    // Every connection goes through the tracing wrapper (silent unless --trace picks a task).
+    connect: (addr, { timeout }) =>
+      TcpStream.connect(addr, { timeout }).map((socket) => {
+        socket.setNoDelay(true);
+        return new TracedTransport(socket);
+      }),
+  });
+  if (options.trace) {
+    console.log("\nthe life of email #0 (send_email in the seed), as the runtime sees it:");
+  }
+  const stats: Stats = { sent: 0, failed: 0, unknown: 0, latencies: [], firstError: undefined };
+  const tty = process.stdout.isTTY === true && !options.trace;
   const started = performance.now();
   let lastShown = -1;
   const show = (final: boolean) => {
-    const done = stats.sent + stats.failed;
-    if (tty) process.stdout.write(`\r${progressBar(done, options.count)}${final ? "\n" : ""}`);
+    const done = stats.sent + stats.failed + stats.unknown;
+    const bar = progressBar(stats, options.count, (performance.now() - started) / 1000);
+    if (tty) process.stdout.write(`\r${bar}\x1b[K${final ? "\n" : ""}`);
     else if (final || Math.floor((done * 10) / options.count) > lastShown) {
       lastShown = Math.floor((done * 10) / options.count);
-      console.log(progressBar(done, options.count));
+      console.log(bar);
     }
   };
   const ticker = setInterval(() => show(false), tty ? 100 : 250);
+  let taken = 0;
   try {
     await main(
       future(function* demo() {
-        const [tx, rx] = channel<number>(options.concurrency * 2);
-        yield* scope(function* (s) {
-          for (let id = 0; id < options.concurrency; id++) {
-            s.spawn(worker(id, rx, server, stats, options.trace), { name: `smtp worker ${id}` });
-          }
-          for (let i = 0; i < options.count; i++) yield* tx.send(i);
-          tx.drop();
-        });
+        try {
+          yield* scope(function* (s) {
+            for (let id = 0; id < options.concurrency; id++) {
+              s.spawn(
+                worker(pool, () => taken++, options.count, stats, options.trace),
+                {
+                  name: `smtp worker ${id}`,
+                },
+              );
+            }
+          });
+        } finally {
+          yield* pool.close();
+        }
       }),
     );
   } finally {
@@ -255,9 +328,11 @@ async function run(): Promise<void> {
   const pct = (p: number) =>
     sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
   console.log(
-    `sent ${stats.sent}, failed ${stats.failed}, unknown 0 | ${(stats.sent / seconds).toFixed(0)} emails/s | ` +
+    `sent ${stats.sent}, failed ${stats.failed}, unknown ${stats.unknown} | ` +
+      `${(stats.sent / seconds).toFixed(0)} emails/s | ` +
       `latency p50 ${pct(0.5).toFixed(2)} ms, p99 ${pct(0.99).toFixed(2)} ms`,
   );
+  if (stats.firstError !== undefined) console.log("first error:", String(stats.firstError));
   if (embedded) console.log(`the embedded server received ${embedded.received()} emails`);
 }
 
