@@ -7,7 +7,8 @@ connections. Each message it accepts is saved before the 250 reply goes out, as 
 DIRECTORY: NNNNNN.eml (the message data exactly as aiosmtpd stores it: dot-stuffing undone, the
 final "." line removed) and NNNNNN.json (the envelope: mail_from, rcpt_tos, mail_options,
 rcpt_options, helo). Recipients whose local part starts with "reject-" get a 550 and those
-starting with "busy-" a 451, so partial acceptance can be tested. aiosmtpd advertises SIZE,
+starting with "busy-" a 451, so partial acceptance can be tested; a transaction takes at most one
+recipient starting with "many-" (the others get 452: too many recipients). aiosmtpd advertises SIZE,
 8BITMIME and SMTPUTF8 but not PIPELINING.
 
 It exits when its standard input closes, so it never outlives the test process that started it.
@@ -33,6 +34,9 @@ class Saver:
             return "550 5.1.1 No such user"
         if local.startswith("busy-"):
             return "451 4.3.0 Try again later"
+        # At most one many-* recipient per transaction: the others get 452 (RFC 5321 4.5.3.1.10).
+        if local.startswith("many-") and any(r.startswith("many-") for r in envelope.rcpt_tos):
+            return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"

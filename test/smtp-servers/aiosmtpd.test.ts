@@ -122,6 +122,71 @@ describe("aiosmtpd", needs("aiosmtpd"), () => {
     assert.equal(received.filter((m) => headerOf(m.data, "X-Test-Id") === "aio-none").length, 0);
   });
 
+  test("452 (too many recipients): the rest go in further transactions, each once", async () => {
+    const to = ["many-1@waker.test", "many-2@waker.test", "bob@waker.test", "many-3@waker.test"];
+    const report = await sendAll(plain(server.port), [
+      {
+        from: "sender@waker.test",
+        to,
+        data: "Subject: split\r\nX-Test-Id: aio-split\r\n\r\nhi\r\n",
+      },
+    ]);
+    assert.equal(report.error, undefined, String(report.error));
+    assert.deepEqual([...report.result!.accepted].sort(), [...to].sort());
+    assert.deepEqual(report.result!.rejected, []);
+    const got = (await server.messages()).filter(
+      (m) => headerOf(m.data, "X-Test-Id") === "aio-split",
+    );
+    // After the first 452 the client defers every later recipient (the server is full).
+    assert.deepEqual(
+      got.map((m) => m.rcptTos),
+      [["many-1@waker.test"], ["many-2@waker.test", "bob@waker.test"], ["many-3@waker.test"]],
+    );
+  });
+
+  test("452 split, connection lost in the second transaction: delivered ones kept, never resent", async () => {
+    const to = ["many-a@waker.test", "many-b@waker.test"];
+    // The proxy resets every connection on its second MAIL FROM.
+    const mails = new Map<number, number>();
+    const proxy = await startProxy(server.port, {
+      command(conn, line) {
+        if (!line.startsWith("MAIL FROM:")) return "forward";
+        const n = (mails.get(conn.index) ?? 0) + 1;
+        mails.set(conn.index, n);
+        return n === 2 ? "reset" : "forward";
+      },
+    });
+    const envelope = {
+      from: "sender@waker.test",
+      to,
+      data: "Subject: split\r\nX-Test-Id: aio-split-lost\r\n\r\nhi\r\n",
+    };
+    try {
+      const report = await sendAll(plain(proxy.port), [envelope]);
+      assert.equal(report.error, undefined, String(report.error));
+      assert.deepEqual(report.result!.accepted, ["many-a@waker.test"]);
+      assert.deepEqual(
+        report.result!.rejected.map((r) => r.recipient),
+        ["many-b@waker.test"],
+      );
+      const [outcome] = await poolSendAll({ ...plain(proxy.port), retries: 2, retryDelay: 0 }, [
+        envelope,
+      ]);
+      assert.equal(outcome!.status, "ok", "delivered to one recipient: not a failure to retry");
+      assert.equal(outcome!.attempts, 1);
+    } finally {
+      await proxy.close();
+    }
+    const got = (await server.messages()).filter(
+      (m) => headerOf(m.data, "X-Test-Id") === "aio-split-lost",
+    );
+    // One per send (client, pool): the first transaction was never repeated.
+    assert.deepEqual(
+      got.map((m) => m.rcptTos),
+      [["many-a@waker.test"], ["many-a@waker.test"]],
+    );
+  });
+
   test("a non-ASCII address goes with SMTPUTF8 (RFC 6531)", async () => {
     const report = await sendAll(plain(server.port), [
       {
