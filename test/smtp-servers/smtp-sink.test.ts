@@ -308,6 +308,39 @@ describe("smtp-sink", needs("smtp-sink"), () => {
     }
   });
 
+  describe("a refusal, then the server hangs up on the RSET that follows", () => {
+    // The refusal is the server's answer to the message; losing the connection on the RSET
+    // after it must not replace it (a 5xx reported as a transient 421 "RSET" gets retried).
+    const cases = [
+      {
+        flags: ["-f", "MAIL", "-q", "RSET"],
+        code: 500,
+        pattern: /^MAIL FROM:<sender@waker\.test>/,
+      },
+      { flags: ["-f", "RCPT", "-Q", "RSET"], code: 500, pattern: /^RCPT TO:<bob@waker\.test>$/ },
+      { flags: ["-f", "DATA", "-q", "RSET"], code: 500, pattern: /^DATA$/ },
+      {
+        flags: ["-r", "MAIL", "-q", "RSET"],
+        code: 450,
+        pattern: /^MAIL FROM:<sender@waker\.test>/,
+      },
+    ];
+    for (const { flags, code, pattern } of cases) {
+      test(`${flags.join(" ")}: the ${code} is reported, the connection closed`, async () => {
+        await withSink(flags, async (sink) => {
+          const report = await sendAll(plain(sink.port), [simple]);
+          assertSmtpError(report.error, code, pattern);
+          assert.equal(report.closed, true);
+          const [outcome] = await poolSendAll(poolOptions(sink.port), [simple]);
+          assert.equal(outcome!.status, "failed");
+          assertSmtpError(outcome!.status === "failed" ? outcome!.error : undefined, code, pattern);
+          assert.equal(outcome!.attempts, code >= 500 ? 1 : 3, "only a 4xx is retried");
+          assert.equal((await sink.messages()).length, 0);
+        });
+      });
+    }
+  });
+
   describe("dropped connections", () => {
     for (const command of ["MAIL", "RCPT", "DATA"]) {
       test(`-q ${command} (hang up, no reply): connection lost before the dot, retried, failed`, async () => {
