@@ -223,6 +223,20 @@ describe("smtp-sink", needs("smtp-sink"), () => {
     });
   });
 
+  test("300 recipients in one pipelined batch: all accepted, in order", async () => {
+    const to = Array.from({ length: 300 }, (_, i) => `r${i}@waker.test`);
+    await withSink([], async (sink) => {
+      const report = await sendAll(plain(sink.port), [{ ...simple, to }]);
+      assert.equal(report.error, undefined, String(report.error));
+      assert.deepEqual(report.result!.accepted, to);
+      const [m] = await sink.messages();
+      assert.deepEqual(
+        m!.rcptArgs,
+        to.map((r) => `<${r}>`),
+      );
+    });
+  });
+
   describe("greeting and EHLO faults fail the connect with a typed error", () => {
     test("-Q CONNECT: a 421 greeting", async () => {
       await withSink(["-Q", "CONNECT"], async (sink) => {
@@ -429,6 +443,21 @@ describe("smtp-sink", needs("smtp-sink"), () => {
         assert.equal(report.awaitingFinalReply, false);
         const [outcome] = await poolSendAll(
           { ...poolOptions(sink.port), timeouts: limits, retries: 1 },
+          [simple],
+        );
+        assert.equal(outcome!.status, "failed");
+        assert.equal(outcome!.attempts, 2);
+      });
+    });
+
+    test("-W CONNECT:1 with a 300 ms greeting limit: TimeoutError from connect, retried, failed", async () => {
+      await withSink(["-W", "CONNECT:1"], async (sink) => {
+        const greetingLimit = { ...TEST_TIMEOUTS, greeting: 300 };
+        const report = await sendAll(plain(sink.port, { timeouts: greetingLimit }), [simple]);
+        assert.equal(report.stage, "connect");
+        assertTimeout(report.error, 300);
+        const [outcome] = await poolSendAll(
+          { ...poolOptions(sink.port), timeouts: greetingLimit, retries: 1 },
           [simple],
         );
         assert.equal(outcome!.status, "failed");
