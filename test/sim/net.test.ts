@@ -113,6 +113,30 @@ test("latency and bandwidth show in virtual time: connect is one round trip, 100
   assert.ok(times.transfer >= 10_010 && times.transfer < 10_100, `transfer ${times.transfer} ms`);
 });
 
+test("a bulk transfer is bound by the window over the round trip: 1 MiB, 64 KiB window, 100 ms RTT takes ~1.6 s", async () => {
+  const rt = new Runtime({ clock: "virtual" });
+  const net = new SimNetwork({ random: seededRandom(20), link: { latency: 50 } });
+  const elapsed = await rt.run(
+    future(function* () {
+      const listener = yield* net.host(B).bind({ port: 9 });
+      const conn = yield* net.host(A).connect({ host: B, port: 9 });
+      const peer = yield* listener.accept();
+      const t0 = rt.time.now();
+      const [, got] = yield* join(
+        future(function* () {
+          yield* writeAll(conn, new Uint8Array(1 << 20));
+          yield* shutdown(conn);
+        }),
+        readToEnd(peer),
+      );
+      assert.equal(got.length, 1 << 20);
+      return rt.time.now() - t0;
+    }),
+  );
+  // 16 windows of 64 KiB, one round trip each, plus the last one-way trip.
+  assert.ok(elapsed >= 1550 && elapsed <= 1700, `elapsed ${elapsed} ms`);
+});
+
 test("a partition holds segments until repair, then they arrive in order", async () => {
   const rt = new Runtime({ clock: "virtual" });
   const net = new SimNetwork({ random: seededRandom(3), link: { latency: 5 } });
@@ -516,7 +540,8 @@ test("deadlock detection sees the network: a read with nothing in flight is a de
     )
     .catch((error: Error) => error);
   assert.ok(got instanceof Error && got.name === "DeadlockError", String(got));
-  assert.equal(rt.time.now(), 3000);
+  // Connect 2 s, the byte 1 s, and its ACK 1 s back: then nothing is in flight.
+  assert.equal(rt.time.now(), 4000);
 });
 
 test("a partition that no task will repair is a deadlock, not a hang", async () => {

@@ -8,7 +8,7 @@ import { EventQueue } from "./event-queue.js";
 import { SimHost } from "./host.js";
 import { DEFAULT_LINK, type LinkConfig, type LinkOptions, resolveLink } from "./link.js";
 import { NetPump } from "./pump.js";
-import { DATA, FIN, RST, Segment, SYN, SYNACK } from "./segment.js";
+import { ACK, DATA, FIN, RST, Segment, SYN, SYNACK } from "./segment.js";
 import { CLOSED, CONNECTING, FAILED, type Flow, OPEN, RESET, SimStream } from "./stream.js";
 
 /** Options of {@link SimNetwork}. */
@@ -21,7 +21,11 @@ export interface SimNetworkOptions {
   readonly mss?: number;
   /** Bytes a connection end buffers for sending before `pollWrite` waits (default 64 KiB). */
   readonly sendBuffer?: number;
-  /** Bytes in flight plus unread at the receiver, per direction (default 64 KiB). */
+  /**
+   * The receiver's buffer per direction (default 64 KiB): the sender keeps its unacknowledged
+   * bytes within the free space the receiver's last ACK announced, so a bulk transfer moves at
+   * most one window per round trip, and a receiver that does not read stops the sender.
+   */
   readonly receiveWindow?: number;
   /** Connections a listener queues before accepting (default 128). */
   readonly backlog?: number;
@@ -356,11 +360,12 @@ export class SimNetwork {
     if ((from.state !== OPEN && from.state !== CLOSED) || flow.to === null) return;
     let sent = false;
     while (flow.queued > 0) {
-      const room = this.window - flow.inFlight - flow.buffered;
+      const room = flow.advertised - flow.unacked;
       if (room <= 0) break;
       const n = Math.min(this.mss, flow.queued, room);
       const bytes = flow.take(n);
-      flow.inFlight += n;
+      flow.unacked += n;
+      flow.sent += n;
       sent = true;
       this.sendFlow(flow, DATA, bytes);
     }
@@ -369,6 +374,12 @@ export class SimNetwork {
       this.sendFlow(flow, FIN, null);
     }
     if (sent) flow.writer.wake();
+  }
+
+  /** @internal The receiver of `flow` read: announce the window once it grew by an MSS or half. */
+  windowOpened(flow: Flow): void {
+    const free = this.window - flow.buffered;
+    if (free - flow.lastAdvertised >= Math.min(this.mss, this.window / 2)) this.sendAck(flow);
   }
 
   /** @internal Delivers every segment due by `now` (the pump). */
@@ -496,6 +507,7 @@ export class SimNetwork {
     }
     if (seg.kind === SYN) this.arriveSyn(seg);
     else if (seg.kind === RST) this.arriveRst(seg.end as SimStream);
+    else if (seg.kind === ACK) this.arriveAck(seg);
     else this.arriveInFlow(seg);
   }
 
@@ -545,7 +557,7 @@ export class SimNetwork {
     }
   }
 
-  /** SYNACK, DATA and FIN are delivered in their flow's order. */
+  /** SYNACK, DATA and FIN are delivered in their flow's order; bytes delivered are acknowledged. */
   private arriveInFlow(seg: Segment): void {
     const flow = seg.flow as Flow;
     if (seg.flowSeq !== flow.recvNext) {
@@ -553,15 +565,44 @@ export class SimNetwork {
       flow.early.set(seg.flowSeq, seg);
       return;
     }
+    const before = flow.delivered;
     this.deliver(flow, seg);
     flow.recvNext++;
     const early = flow.early;
-    if (early === null) return;
-    for (let next = early.get(flow.recvNext); next !== undefined; next = early.get(flow.recvNext)) {
-      early.delete(flow.recvNext);
-      this.deliver(flow, next);
-      flow.recvNext++;
+    if (early !== null) {
+      for (
+        let next = early.get(flow.recvNext);
+        next !== undefined;
+        next = early.get(flow.recvNext)
+      ) {
+        early.delete(flow.recvNext);
+        this.deliver(flow, next);
+        flow.recvNext++;
+      }
     }
+    if (flow.delivered !== before) this.sendAck(flow);
+  }
+
+  /** Acknowledges what `flow` delivered, announcing the receiver's free window. */
+  private sendAck(flow: Flow): void {
+    const to = flow.to as SimStream;
+    if (to.state !== OPEN) return;
+    const ack = new Segment(ACK, to.host.address, flow.from.host.address, null, flow, null);
+    ack.flowSeq = ++flow.ackCount;
+    ack.acked = flow.delivered;
+    ack.free = this.window - flow.buffered;
+    flow.lastAdvertised = ack.free;
+    this.send(ack);
+  }
+
+  /** The freshest ACK sets what the sender may have unacknowledged; then it sends more. */
+  private arriveAck(seg: Segment): void {
+    const flow = seg.flow as Flow;
+    if (seg.flowSeq <= flow.ackApplied) return;
+    flow.ackApplied = seg.flowSeq;
+    flow.unacked = flow.sent - seg.acked;
+    flow.advertised = seg.free;
+    this.transmit(flow);
   }
 
   private deliver(flow: Flow, seg: Segment): void {
@@ -584,7 +625,6 @@ export class SimNetwork {
       return;
     }
     const bytes = seg.bytes as Uint8Array;
-    flow.inFlight -= bytes.length;
     if (to.state === OPEN) {
       if (seg.resets) {
         this.resetConnection(to);
@@ -592,6 +632,7 @@ export class SimNetwork {
       }
       flow.buffer.push(bytes);
       flow.buffered += bytes.length;
+      flow.delivered += bytes.length;
       flow.reader.wake();
       return;
     }

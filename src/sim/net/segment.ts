@@ -11,15 +11,20 @@ export const DATA = 2;
 export const FIN = 3;
 /** Abort: the target end is reset (or a connect refused). Not ordered with its flow. */
 export const RST = 4;
+/** Acknowledgement of a flow's bytes, with the receiver's free window. Not ordered. */
+export const ACK = 5;
 
-const NAMES = ["SYN", "SYN-ACK", "DATA", "FIN", "RST"];
+const NAMES = ["SYN", "SYN-ACK", "DATA", "FIN", "RST", "ACK"];
 
 /** @internal One unit the network carries from host `from` to host `to`. */
 export class Segment implements Timed {
   time = 0;
   seq = 0;
-  /** Position in its flow (SYNACK, DATA, FIN): delivered in this order. */
+  /** Position in its flow (SYNACK, DATA, FIN): delivered in this order; for an ACK, its number. */
   flowSeq = 0;
+  /** ACK: bytes of the flow delivered so far, and the receiver's free window then. */
+  acked = 0;
+  free = 0;
   /** The arrival resets the connection (the link's reset rate). */
   resets = false;
   /** SYN retransmissions so far (a full accept backlog). */
@@ -31,7 +36,7 @@ export class Segment implements Timed {
     readonly to: string,
     /** SYN: the connecting end; RST: the end it resets. */
     readonly end: SimStream | null,
-    /** SYNACK, DATA, FIN: the flow it belongs to. */
+    /** SYNACK, DATA, FIN, ACK: the flow it belongs to. */
     readonly flow: Flow | null,
     readonly bytes: Uint8Array | null,
   ) {}

@@ -20,8 +20,9 @@ export const RESET = 3;
 export const FAILED = 4;
 
 /**
- * @internal One direction of a connection: the sender's queue (its kernel send buffer), the bytes
- * in flight, and the receiver's buffer; the receive window bounds in-flight plus buffered bytes.
+ * @internal One direction of a connection: the sender's queue (its kernel send buffer), what it
+ * sent and has not seen acknowledged, and the receiver's buffer. The sender keeps its
+ * unacknowledged bytes within the free window of the freshest ACK.
  */
 export class Flow {
   /** Sender side: bytes written, not yet sent. */
@@ -33,8 +34,19 @@ export class Flow {
   finSent = false;
   /** Sequence number of the next item (SYNACK is 0 on the server-to-client flow). */
   nextSeq = 0;
-  /** Bytes sent and not yet in the receive buffer (in flight, held by a partition, or reordered). */
-  inFlight = 0;
+  /** Bytes sent and not yet acknowledged (in flight, held, reordered, or their ACK is). */
+  unacked = 0;
+  /** Bytes sent so far. */
+  sent = 0;
+  /** The receiver's free window as of the freshest ACK: the sender keeps `unacked` below it. */
+  advertised: number;
+  /** Number of the freshest ACK applied (ACKs may overtake each other). */
+  ackApplied = 0;
+  /** Receiver side: bytes delivered into the buffer so far. */
+  delivered = 0;
+  /** Receiver side: the free window the last ACK announced, and that ACK's number. */
+  lastAdvertised: number;
+  ackCount = 0;
   /** Latest arrival time so far: later segments of the flow never arrive before it. */
   lastArrival = 0;
   /** Receiver side: bytes arrived, not yet read. */
@@ -54,7 +66,11 @@ export class Flow {
     public from: SimStream,
     /** The receiving end (set when the server accepts). */
     public to: SimStream | null,
-  ) {}
+    window: number,
+  ) {
+    this.advertised = window;
+    this.lastAdvertised = window;
+  }
 
   /** Takes up to `n` queued bytes (one segment). */
   take(n: number): Uint8Array {
@@ -116,9 +132,10 @@ export class Flow {
  *
  * - Bytes of one connection arrive in order; segments of different connections may overtake each
  *   other (each draws its own latency).
- * - Writes go to a bounded send buffer and `pollWrite` is `Pending` while it is full; the peer's
- *   receive window bounds what is in flight plus what it has not read, so a peer that does not
- *   read stops the writer (backpressure).
+ * - Writes go to a bounded send buffer and `pollWrite` is `Pending` while it is full. Bytes leave
+ *   it as far as the peer's receive window allows, as announced by ACKs that travel back over the
+ *   link: a bulk transfer moves one window per round trip, and a peer that does not read stops
+ *   the writer (backpressure).
  * - Errors are `IoError`s with the codes of real sockets: reads after a reset throw `ECONNRESET`
  *   (unread bytes are lost, as with a real RST); writes after a reset, after `shutdown` or after
  *   `drop` throw `EPIPE`.
@@ -162,8 +179,8 @@ export class SimStream implements Connection {
     private readonly remote: { host: string; port: number },
     flows?: { out: Flow; in: Flow },
   ) {
-    this.out = flows?.out ?? new Flow(this, null);
-    this.in = flows?.in ?? new Flow(this, this);
+    this.out = flows?.out ?? new Flow(this, null, net.window);
+    this.in = flows?.in ?? new Flow(this, this, net.window);
     if (flows === undefined) this.in.to = this;
   }
 
@@ -180,8 +197,8 @@ export class SimStream implements Connection {
     }
     if (!consumeBudget(cx)) return Pending;
     const n = flow.read(buf);
-    // The window opened: the peer may send more.
-    this.net.transmit(flow);
+    // The window opened: tell the sender once it grew enough (receiver-side silly window avoidance).
+    this.net.windowOpened(flow);
     return n;
   }
 
