@@ -1,6 +1,6 @@
 /**
  * sim-hour: a simulated hour of timers. N tasks each sleep in a loop with a period of 1..60 s
- * (fixed-seed table) until virtual time passes one hour: about N * 120 timer expirations on
+ * (fixed-seed table) until virtual time passes one hour: about N * 240 timer expirations on
  * average. Value: wall milliseconds for the whole simulated hour, on the simulator (`simulate`,
  * column waker) and on the real runtime with virtual time (`clock: "virtual"`, column native, the
  * baseline here). The check is the number of timer expirations.
@@ -71,7 +71,7 @@ export function simHourSimulated(n: number): Promise<Sample> {
 export const simHour: Workload = {
   name: "sim-hour",
   description:
-    "N tasks sleeping in a loop (period 1..60 s, fixed seed) for one simulated hour (~120 expirations per task on average); the simulator (column waker) against the real runtime with virtual time (column native); value: wall ms for the hour",
+    "N tasks sleeping in a loop (period 1..60 s, fixed seed) for one simulated hour (about 240 expirations per task on average); the simulator (column waker) against the real runtime with virtual time (column native); value: wall ms for the hour",
   unit: "wall ms/hour",
   sizes: [10, 100, 1_000],
   quickSizes: [10, 100],
