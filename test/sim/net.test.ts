@@ -662,3 +662,30 @@ test("after a crash, the peer still reads what had arrived until the reset reach
   );
   assert.deepEqual(out, [2, 35, "ECONNRESET", 45]);
 });
+
+test("incoming() streams the connections and ends when the listener closes; addresses match on both ends", async () => {
+  const rt = new Runtime({ clock: "virtual" });
+  const net = new SimNetwork({ random: seededRandom(21) });
+  const out = await rt.run(
+    future(function* () {
+      const listener = yield* net.host(B).bind({ port: 443 });
+      const collecting = rt.spawn(listener.incoming().collect());
+      const a = yield* net.host(A).connect({ host: B, port: 443 });
+      const c = yield* net.host("10.0.0.3").connect({ host: B, port: 443 });
+      yield* sleep(100);
+      listener.close();
+      const accepted = yield* collecting;
+      return {
+        count: accepted.length,
+        pairs: accepted.map((s) => [s.localAddr(), s.peerAddr()]),
+        clients: [a, c].map((s) => [s.localAddr(), s.peerAddr()]),
+      };
+    }),
+  );
+  assert.equal(out.count, 2);
+  for (const [i, [local, peer]] of out.pairs.entries()) {
+    assert.deepEqual(local, { host: B, port: 443 });
+    assert.deepEqual(peer, out.clients[i]![0]);
+    assert.deepEqual(out.clients[i]![1], { host: B, port: 443 });
+  }
+});
