@@ -59,7 +59,8 @@ export interface ExploreReport {
  * Environment: `WAKER_SEED=<seed or replay string>` runs exactly that one run (the schedule in the
  * replay string wins over the options); `WAKER_SEEDS=<n>` runs `n` seeds instead of `seeds` (and
  * ignores `timeLimitMs`). With PCT and no `steps`, the step estimate k starts at 1,000 and then
- * follows the longest run seen so far; the replay string records the k used.
+ * follows the longest run seen so far; the replay string records the k used (so replay PCT runs
+ * by their replay string: a bare seed would run with the default k).
  *
  * Synchronous; use it as a test body: `test("no lost update", () => explore({ seeds: 200 }, prog))`.
  *
@@ -88,7 +89,14 @@ export function explore<T>(
   const started = performance.now();
   const env = environment();
   const tail = options.tailEvents ?? 30;
-  const { seeds: _seeds, firstSeed: _first, timeLimitMs, determinism, ...simOptions } = options;
+  const {
+    seeds: _seeds,
+    firstSeed: _first,
+    timeLimitMs,
+    determinism,
+    tailEvents: _tail,
+    ...simOptions
+  } = options;
   if (env.seed !== undefined) {
     const spec = parseReplay(env.seed);
     const record = runSimulation({ ...simOptions, ...specOptions(spec), log: true }, fn);
