@@ -689,3 +689,28 @@ test("incoming() streams the connections and ends when the listener closes; addr
     assert.deepEqual(out.clients[i]![1], { host: B, port: 443 });
   }
 });
+
+test("a full backlog drops connection requests; they are retried after 1 s, 2 s... as by a real kernel", async () => {
+  const rt = new Runtime({ clock: "virtual" });
+  const net = new SimNetwork({ random: seededRandom(22), link: { latency: 1 }, backlog: 1 });
+  const times = await rt.run(
+    future(function* () {
+      const listener = yield* net.host(B).bind({ port: 9 });
+      const connected: number[] = [];
+      const clients = [0, 1, 2].map(() =>
+        rt.spawn(
+          future(function* () {
+            const conn = yield* net.host(A).connect({ host: B, port: 9 });
+            connected.push(rt.time.now());
+            return conn;
+          }),
+        ),
+      );
+      yield* sleep(100);
+      for (let i = 0; i < 3; i++) (yield* listener.accept()).drop();
+      for (const client of clients) yield* client;
+      return connected;
+    }),
+  );
+  assert.deepEqual(times, [2, 1003, 3004]);
+});
