@@ -7,7 +7,9 @@ import { LineTooLong } from "../io/errors.js";
 import { writeAll } from "../io/write.js";
 import { TcpStream } from "../node/tcp.js";
 import { type TlsOptions, tlsConnect, upgradeToTls } from "../node/tls.js";
+import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import type { Poll } from "../task/poll.js";
 import { timeout } from "../time/timeout.js";
 import { isMessageBody, type MessageBody } from "./body.js";
 import { InvalidAddressError, SmtpCapabilityError, SmtpError } from "./errors.js";
@@ -207,6 +209,7 @@ export class SmtpClient {
   /** The server's greeting line(s). */
   greeting: readonly string[] = [];
   private reader: BufReader;
+  private eof: EofWatch;
   private parser = new ReplyParser();
   /** True once the session runs over TLS (implicit or after STARTTLS). */
   secure = false;
@@ -223,7 +226,8 @@ export class SmtpClient {
     private io: SmtpTransport,
     private readonly options: SmtpOptions,
   ) {
-    this.reader = new BufReader(io, 4096, MAX_REPLY_LINE);
+    this.eof = new EofWatch(io);
+    this.reader = new BufReader(this.eof, 4096, MAX_REPLY_LINE);
     this.timeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
   }
 
@@ -240,12 +244,29 @@ export class SmtpClient {
   }
 
   /**
-   * Performs the greeting and EHLO over an already open transport.
+   * Performs the greeting and EHLO (then STARTTLS and AUTH as configured) over an already open
+   * transport.
    *
-   * Cancel safety: dropping it leaves the transport in an unknown state: drop it too.
+   * @example
+   * ```ts
+   * const client = yield* SmtpClient.handshake(yield* TcpStream.connect({ port: 2525 }));
+   * ```
+   * @throws {SmtpError} when the server refuses or breaks the protocol (the transport is then
+   * dropped); `TimeoutError` when a limit passes.
+   *
+   * Cancel safety: dropping it drops the transport.
    */
   static handshake(io: SmtpTransport, options: SmtpOptions = {}): Future<SmtpClient> {
-    return greet(new SmtpClient(io, options));
+    const client = new SmtpClient(io, options);
+    let done = false;
+    return greet(client)
+      .map((c) => {
+        done = true;
+        return c;
+      })
+      .finally(() => {
+        if (!done) client.close();
+      });
   }
 
   /**
@@ -352,7 +373,8 @@ export class SmtpClient {
   /** @internal Continues the session over `io` (bytes buffered from the old one are discarded). */
   replaceTransport(io: SmtpTransport): void {
     this.io = io;
-    this.reader = new BufReader(io, 4096, MAX_REPLY_LINE);
+    this.eof = new EofWatch(io);
+    this.reader = new BufReader(this.eof, 4096, MAX_REPLY_LINE);
     this.parser = new ReplyParser();
     this.secure = true;
     this.extensions.clear();
@@ -373,9 +395,25 @@ export class SmtpClient {
     return this.reader;
   }
 
+  /** @internal True once the transport reached its end of stream. */
+  get atEof(): boolean {
+    return this.eof.eof;
+  }
+
   /** @internal */
   get replyParser(): ReplyParser {
     return this.parser;
+  }
+}
+
+/** Passes reads through and remembers whether the transport reached its end of stream. */
+class EofWatch implements AsyncRead {
+  eof = false;
+  constructor(private readonly io: AsyncRead) {}
+  pollRead(cx: Context, buf: Uint8Array): Poll<number> {
+    const r = this.io.pollRead(cx, buf);
+    if (r === 0 && buf.length > 0) this.eof = true;
+    return r;
   }
 }
 
@@ -387,10 +425,12 @@ const readReplyLines = asyncFn(function* readReply(client: SmtpClient, commandNa
       }
       throw error;
     });
-    if (line === undefined) {
+    // BufReader reads the transport again only when its buffer holds no complete line, so an end
+    // of stream seen by now means this line had no CRLF: the reply was cut off, not complete.
+    if (line === undefined || client.atEof) {
       client.close();
       throw new SmtpError(
-        `the server closed the connection (awaiting the reply to ${commandName})`,
+        `the server closed the connection (${line === undefined ? "awaiting" : "in the middle of"} the reply to ${commandName})`,
         421,
         undefined,
         [],
@@ -530,14 +570,17 @@ const connectAndGreet = asyncFn(function* connectAndGreet(options: SmtpOptions) 
   }
   const client = new SmtpClient(socket, options);
   client.secure = implicit;
+  let done = false;
   try {
     if (open !== undefined && implicit) {
       client.replaceTransport(yield* timeout(client.upgradeTransport(), connectTimeout));
     }
-    return yield* greet(client);
-  } catch (error) {
-    client.close();
-    throw error;
+    yield* greet(client);
+    done = true;
+    return client;
+  } finally {
+    // A failure or a drop (cancellation) before the session is ready: close the connection.
+    if (!done) client.close();
   }
 });
 
@@ -660,7 +703,6 @@ const dataPhase = asyncFn(function* dataPhase(
 ) {
   const limits = client.limits;
   if (data instanceof Uint8Array) {
-    client.awaitingFinalReply = true;
     yield* timeout(client.writeBytes(dataPayload(data)), limits.dataBlock);
   } else {
     // Chunk by chunk: each write waits until the socket takes it (backpressure), within the
@@ -685,10 +727,11 @@ const dataPhase = asyncFn(function* dataPhase(
     } finally {
       chunks.drop();
     }
-    // Only from here can the server have the whole message (RFC 5321 4.5.3.2.6).
-    client.awaitingFinalReply = true;
     yield* timeout(client.writeBytes(encoder.end()), limits.dataBlock);
   }
+  // Only once the transport took the final dot can the server have the whole message: from here
+  // a lost connection leaves the delivery unknown (RFC 5321 4.5.3.2.6). Before, it cannot have.
+  client.awaitingFinalReply = true;
   const reply = yield* client.readReply("end of data", limits.dataEnd);
   client.awaitingFinalReply = false;
   return reply;

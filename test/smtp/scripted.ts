@@ -41,22 +41,38 @@ export class RecordingTransport implements SmtpTransport {
   dropped = false;
   readonly bytes: number[] = [];
   private readCount = 0;
+  private readTotal = 0;
+  private writeCount = 0;
   constructor(
     private readonly inner: DuplexStream,
     private readonly log: WireEvent[],
-    /** Caps the size of the i-th read (to split replies at chosen byte boundaries). */
-    private readonly readSize?: (i: number) => number,
+    /**
+     * Caps the size of the i-th read, given the bytes read so far (to split replies at chosen
+     * byte boundaries).
+     */
+    private readonly readSize?: (i: number, offset: number) => number,
+    /** Caps how much of the i-th write is accepted (partial writes). */
+    private readonly writeSize?: (i: number) => number,
   ) {}
   pollRead(cx: Context, buf: Uint8Array): Poll<number> {
     if (this.readSize === undefined || buf.length === 0) return this.inner.pollRead(cx, buf);
-    const n = Math.max(1, Math.min(buf.length, this.readSize(this.readCount)));
+    const n = Math.max(1, Math.min(buf.length, this.readSize(this.readCount, this.readTotal)));
     const r = this.inner.pollRead(cx, buf.subarray(0, n));
-    if (r !== Pending) this.readCount++;
+    if (r !== Pending) {
+      this.readCount++;
+      this.readTotal += r;
+    }
     return r;
   }
   pollWrite(cx: Context, data: Uint8Array): Poll<number> {
-    const r = this.inner.pollWrite(cx, data);
+    let offered = data;
+    if (this.writeSize !== undefined && data.length > 0) {
+      const n = Math.max(1, Math.min(data.length, this.writeSize(this.writeCount)));
+      offered = data.subarray(0, n);
+    }
+    const r = this.inner.pollWrite(cx, offered);
     if (r !== Pending && r > 0) {
+      this.writeCount++;
       const written = data.subarray(0, r);
       this.log.push({ from: "client", text: latin1(written) });
       for (const b of written) this.bytes.push(b);
@@ -188,7 +204,8 @@ export interface DialogueResult<T> {
 export interface DialogueOptions {
   rt?: Runtime;
   capacity?: number;
-  readSize?: (i: number) => number;
+  readSize?: (i: number, offset: number) => number;
+  writeSize?: (i: number) => number;
 }
 
 /**
@@ -203,7 +220,7 @@ export async function dialogue<T>(
   const rt = options.rt ?? new Runtime();
   const [clientEnd, serverEnd] = duplex(options.capacity ?? 64 * 1024);
   const log: WireEvent[] = [];
-  const io = new RecordingTransport(clientEnd, log, options.readSize);
+  const io = new RecordingTransport(clientEnd, log, options.readSize, options.writeSize);
   const server = new ScriptedServer(serverEnd, log);
   const outcome = await rt.run(
     future(function* () {
