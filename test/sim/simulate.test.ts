@@ -3,6 +3,7 @@
  * that cannot finish, the environment variables, and bad input.
  */
 import assert from "node:assert/strict";
+import { type AddressInfo, createServer } from "node:net";
 import { afterEach, describe, test } from "node:test";
 import {
   DeadlockError,
@@ -16,6 +17,7 @@ import {
   spawn,
   yieldNow,
 } from "../../src/index.js";
+import { TcpStream } from "../../src/node/index.js";
 import { currentRuntimeOrNull } from "../../src/runtime/current.js";
 import {
   explore,
@@ -98,6 +100,28 @@ describe("runs that cannot finish", () => {
         ),
       (e: unknown) => e instanceof DeadlockError && /outside the simulation/.test(e.message),
     );
+  });
+
+  test("a real socket inside a simulation is reported as a deadlock naming the wait, not a hang", async () => {
+    const server = createServer((socket) => socket.end("hi"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      assert.throws(
+        () =>
+          simulate({ seed: 1 }, () =>
+            future(function* () {
+              return yield* TcpStream.connect({ host: "127.0.0.1", port });
+            }),
+          ),
+        (e: unknown) =>
+          e instanceof DeadlockError &&
+          /outside the simulation/.test(e.message) &&
+          /connect/i.test(e.dump),
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test("a livelock hits maxSteps: SimulationLimitError with the dump", () => {
