@@ -164,6 +164,26 @@ function quotedPrintable(text: string): string {
     .join("\r\n");
 }
 
+/**
+ * `Name: a, b, c` folded (RFC 5322 2.2.3) between addresses so that a long recipient list keeps
+ * its lines within 78 characters where the addresses allow it (always within 998).
+ */
+function addressList(name: string, addresses: readonly string[]): string {
+  let out = `${name}:`;
+  let line = out.length;
+  addresses.forEach((address, i) => {
+    const piece = `${address}${i < addresses.length - 1 ? "," : ""}`;
+    if (i > 0 && line + 1 + piece.length > 78) {
+      out += `\r\n ${piece}`;
+      line = 1 + piece.length;
+    } else {
+      out += ` ${piece}`;
+      line += 1 + piece.length;
+    }
+  });
+  return out;
+}
+
 function boundary(): string {
   return `----waker-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
 }
@@ -255,8 +275,8 @@ export function buildMessage(options: MessageOptions): SmtpEnvelope {
   );
   const headers = [
     `From: ${from}`,
-    ...(to.length > 0 ? [`To: ${to.join(", ")}`] : []),
-    ...(cc.length > 0 ? [`Cc: ${cc.join(", ")}`] : []),
+    ...(to.length > 0 ? [addressList("To", to)] : []),
+    ...(cc.length > 0 ? [addressList("Cc", cc)] : []),
     `Subject: ${encodeWord(checkHeaderValue(options.subject ?? "", "subject"))}`,
     `Date: ${(options.date ?? new Date()).toUTCString().replace("GMT", "+0000")}`,
     `Message-ID: ${messageId}`,

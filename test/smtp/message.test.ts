@@ -81,6 +81,25 @@ test("text + html become alternatives; an attachment makes it mixed; content rou
   assert.equal(Buffer.from(b64[1]!.replace(/\r\n/g, ""), "base64").toString("utf8"), csv);
 });
 
+test("a long recipient list is folded: every header line within 78 characters, unfolding restores it", () => {
+  const to = Array.from(
+    { length: 120 },
+    (_, i) => `Recipient Number ${i} <recipient.${i}@example.test>`,
+  );
+  const cc = Array.from({ length: 30 }, (_, i) => `cc${i}@example.test`);
+  const m = buildMessage({ from: "a@x.test", to, cc, text: "hi" });
+  const data = text(m.data);
+  const head = data.slice(0, data.indexOf("\r\n\r\n"));
+  for (const line of head.split("\r\n")) assert.ok(line.length <= 78, line);
+  const unfold = (name: string) =>
+    new RegExp(`\r\n${name}: ([^\r]*(?:\r\n [^\r]*)*)`)
+      .exec(`\r\n${head}`)![1]!
+      .replace(/\r\n /g, " ");
+  assert.equal(unfold("To"), to.join(", "));
+  assert.equal(unfold("Cc"), cc.join(", "));
+  assert.equal(m.to.length, 150);
+});
+
 test("property: every line stays short and 7-bit; the body decodes to the input", () => {
   fc.assert(
     fc.property(fc.string({ unit: "grapheme", maxLength: 3000 }), (body) => {
