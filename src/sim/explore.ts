@@ -1,7 +1,7 @@
 import type { Future } from "../future/future.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { NondeterminismError, SimulationFailure } from "./errors.js";
-import { firstDivergence, numbered } from "./event-log.js";
+import { firstDivergence, formatLogArgs, numbered } from "./event-log.js";
 import {
   DEFAULT_PCT_STEPS,
   parseReplay,
@@ -204,7 +204,7 @@ function checkSame(a: RunRecord<unknown>, b: RunRecord<unknown>, seed: number): 
 }
 
 function describeOutcome(r: RunRecord<unknown>): string {
-  if (r.ok) return "completed";
+  if (r.ok) return `completed with ${formatLogArgs([r.value]).slice(0, 200)}`;
   const e = r.error;
   return `failed: ${e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e)}`;
 }

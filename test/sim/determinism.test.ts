@@ -187,6 +187,23 @@ test("a program that reads state outside the seed is reported as nondeterministi
   );
 });
 
+test("two runs that differ only in their output are reported too", () => {
+  let runs = 0;
+  assert.throws(
+    () =>
+      explore({ seeds: 1, determinism: true }, () =>
+        future(function* () {
+          return ++runs;
+        }),
+      ),
+    (e: unknown) =>
+      e instanceof NondeterminismError &&
+      /first different outcome/.test(e.message) &&
+      /completed with 1\b/.test(e.message) &&
+      /completed with 2\b/.test(e.message),
+  );
+});
+
 test("simulate returns the program's output, the same for the same seed", () => {
   const a = simulate({ seed: 11 }, program);
   const b = simulate({ seed: 11 }, program);
