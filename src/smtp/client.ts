@@ -821,10 +821,20 @@ const sendMessage = asyncFn(function* sendMessage(
   return { accepted, rejected, unknown, reply: replies.at(-1)!, replies } as SmtpSendResult;
 });
 
+/**
+ * RSET after a refusal. The refusal is what the caller hears about: if the RSET fails too (the
+ * server hangs up, times out or refuses it), the connection is closed instead of the RSET's error
+ * replacing the refusal (a 5xx reported as a lost connection would be retried).
+ */
 const resetQuietly = asyncFn(function* resetQuietly(client: SmtpClient) {
   if (client.isClosed) return;
-  yield* client.write("RSET", client.limits.command);
-  yield* client.readReply("RSET", client.limits.command);
+  try {
+    yield* client.write("RSET", client.limits.command);
+    const reply = yield* client.readReply("RSET", client.limits.command);
+    if (reply.code !== 250) client.close();
+  } catch {
+    client.close();
+  }
 });
 
 const quitAndClose = asyncFn(function* quitAndClose(client: SmtpClient) {

@@ -463,3 +463,25 @@ test("buildMessage: exactly one of content and path; bad sizes are typed errors"
   );
   assert.throws(() => messageBody(42 as never), /expected a function/);
 });
+
+test("a refusal followed by a lost RSET: the refusal is reported (not the RSET's 421), the connection closed", async () => {
+  for (const refused of ["MAIL", "RCPT", "DATA"]) {
+    const { value } = await session(
+      {
+        extensions: [],
+        fault: (line) =>
+          line.startsWith(refused) ? "550 5.7.1 refused" : line === "RSET" ? "drop" : undefined,
+      },
+      (c) =>
+        future(function* () {
+          const r = yield* attempt(c.send({ from: "a@x.test", to: ["b@y.test"], data: MSG }));
+          return { r, closed: c.isClosed };
+        }),
+    );
+    assert.ok(!value.r.ok);
+    assert.ok(value.r.error instanceof SmtpError);
+    assert.equal(value.r.error.replyCode, 550, refused);
+    assert.ok(value.r.error.command.startsWith(refused), value.r.error.command);
+    assert.equal(value.closed, true);
+  }
+});
