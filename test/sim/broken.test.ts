@@ -169,6 +169,64 @@ describe("a check-then-register lost wakeup", () => {
   });
 });
 
+describe("a leaf that never registers its waker", () => {
+  let flag = false;
+  let waiters: Waker[] = [];
+
+  /** BROKEN leaf: when the flag is not set yet it returns Pending and keeps no waker at all. */
+  class NeverRegisterWait extends Future<void> {
+    poll(_cx: Context): Poll<void> {
+      return flag ? undefined : Pending;
+    }
+  }
+
+  /** FIXED leaf: keeps a clone of the waker where `setFlag` will find it, then checks. */
+  class RegisteringWait extends Future<void> {
+    private registered = false;
+    poll(cx: Context): Poll<void> {
+      if (!this.registered) {
+        this.registered = true;
+        waiters.push(cx.waker.clone());
+      }
+      return flag ? undefined : Pending;
+    }
+  }
+
+  const setFlag = asyncFn(function* (): AsyncGenerator<void> {
+    flag = true;
+    const ws = waiters;
+    waiters = [];
+    for (const w of ws) w.wake();
+  });
+
+  const program =
+    (wait: () => Future<void>): Program =>
+    () =>
+      future(function* () {
+        flag = false;
+        waiters = [];
+        // In FIFO order the setter runs first and the waiter finds the flag already set.
+        spawn(setFlag());
+        yield* spawn(wait());
+      });
+
+  const broken = program(() => new NeverRegisterWait());
+  const fixed = program(() => new RegisteringWait());
+
+  test("passes in FIFO order", () => {
+    simulate({ seed: 1, scheduling: "fifo" }, broken);
+  });
+
+  test(`caught as a lost wakeup (an idle task with no live waker) within ${SEEDS} seeds; replays; the registering leaf passes`, () => {
+    const failure = assertCaughtAndReplayed(broken, fixed, { seeds: SEEDS }, /lost wakeup/);
+    assert.ok(failure.cause instanceof DeadlockError);
+    assert.match(
+      (failure.cause as DeadlockError).dump,
+      /\(NeverRegisterWait\) idle, no live waker \(lost wakeup\?\)/,
+    );
+  });
+});
+
 describe("a lock-order deadlock", () => {
   const transfer = asyncFn(function* (
     first: Mutex<number>,
