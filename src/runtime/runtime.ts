@@ -473,7 +473,14 @@ export class Runtime implements TaskScheduler, HandleHost {
     if (!queue.isEmpty()) {
       this.armed = true;
       this.platform.setImmediate(this.drainFn);
-    } else if (!this.idleDrivers() && this.roots.size > 0) {
+    } else if (this.idleDrivers()) {
+      // A driver moved (virtual time jumped to a timer). If that woke no task (a timer whose
+      // callback wakes nobody), look again on the next turn rather than stall.
+      if (queue.isEmpty() && !this.armed) {
+        this.armed = true;
+        this.platform.setImmediate(this.drainFn);
+      }
+    } else if (this.roots.size > 0) {
       this.checkDeadlock();
     }
   }
@@ -488,7 +495,7 @@ export class Runtime implements TaskScheduler, HandleHost {
       while ((task.state & COMPLETE) === 0) {
         const next = policy === null ? this.queue.shift() : policy.next(this.queue);
         if (next === undefined) {
-          if (this.idleDrivers() && !this.queue.isEmpty()) continue;
+          if (this.idleDrivers()) continue;
           break;
         }
         this.runTask(next);

@@ -70,7 +70,11 @@ export class TimeDriver implements Driver {
     if (entry.registered) this.wheel.remove(entry);
     const tick = this.tickOf(deadline);
     if (!this.wheel.insert(entry, tick)) return false;
-    if (this.wheel.count === 1) this.releaseSource = this.runtime.retainWakeSource();
+    // (A timer callback may register while the wheel is empty but before `becameEmpty` ran:
+    // the wake source taken then is still held.)
+    if (this.wheel.count === 1 && this.releaseSource === null) {
+      this.releaseSource = this.runtime.retainWakeSource();
+    }
     if (this.armedFor < 0 || tick < this.armedFor) this.arm();
     else if (this.wheel.count === 1 && this.runtime.hasPendingRoots()) this.hostTimer?.ref();
     return true;
