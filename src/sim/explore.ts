@@ -19,7 +19,7 @@ import {
 
 /** Options of {@link explore}: those of `simulate` (except `seed`), and how many seeds to try. */
 export interface ExploreOptions extends Omit<SimulateOptions, "seed"> {
-  /** How many seeds to run (default 100; `WAKER_SEEDS=<n>` overrides it). */
+  /** How many seeds to run (default 100; `WAKER_SEEDS=<n>` raises it to n). */
   readonly seeds?: number;
   /** The first seed; seeds are consecutive from it (default 1). */
   readonly firstSeed?: number;
@@ -57,8 +57,8 @@ export interface ExploreReport {
  * event logs is a {@link NondeterminismError} showing the first diverging event.
  *
  * Environment: `WAKER_SEED=<seed or replay string>` runs exactly that one run (the schedule in the
- * replay string wins over the options); `WAKER_SEEDS=<n>` runs `n` seeds instead of `seeds` (and
- * ignores `timeLimitMs`). With PCT and no `steps`, the step estimate k starts at 1,000 and then
+ * replay string wins over the options); `WAKER_SEEDS=<n>` widens every run to at least `n` seeds
+ * (and ignores `timeLimitMs`), for a longer search in CI or at night. With PCT and no `steps`, the step estimate k starts at 1,000 and then
  * follows the longest run seen so far; the replay string records the k used (so replay PCT runs
  * by their replay string: a bare seed would run with the default k).
  *
@@ -103,7 +103,8 @@ export function explore<T>(
     if (!record.ok) throw failure(record, spec.seed, 1, 1, tail, record);
     return report(1, 1, record.polls, record.polls, started);
   }
-  const count = env.seeds ?? positiveInteger(options.seeds, 100, "seeds");
+  const asked = positiveInteger(options.seeds, 100, "seeds");
+  const count = env.seeds === undefined ? asked : Math.max(asked, env.seeds);
   const first = checkSeed(options.firstSeed ?? 1, "explore (firstSeed)");
   const budget = env.seeds === undefined ? timeLimitMs : undefined;
   if (budget !== undefined && !(typeof budget === "number" && budget > 0)) {

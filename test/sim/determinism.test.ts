@@ -136,7 +136,7 @@ export const program = (sim: Simulation) =>
     return total.sum;
   });
 
-const SEEDS = Number(process.env.WAKER_SEEDS ?? 1000);
+const SEEDS = 1000;
 
 test(`${SEEDS} seeds of a 100-task program with timers, channels and TCP traffic, each run twice: identical event logs`, () => {
   const report = explore({ seeds: SEEDS, determinism: true }, program);

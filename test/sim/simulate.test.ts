@@ -412,8 +412,10 @@ describe("replay strings and the environment", () => {
     delete process.env.WAKER_SEED;
     process.env.WAKER_SEEDS = "3";
     seeds.length = 0;
-    assert.equal(explore({ seeds: 100, scheduling: { pct: 2, steps: 50 } }, program).seeds, 3);
+    assert.equal(explore({ seeds: 2, scheduling: { pct: 2, steps: 50 } }, program).seeds, 3);
     assert.deepEqual(seeds, [1, 2, 3]);
+    // Widens, never narrows.
+    assert.equal(explore({ seeds: 5, scheduling: { pct: 2, steps: 50 } }, program).seeds, 5);
   });
 
   test("replay runs one seed as simulate does", () => {

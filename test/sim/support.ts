@@ -85,6 +85,13 @@ export function assertCaughtAndReplayed(
   assert.ok(a.events.length > 0);
   // The corrected program passes every one of the same seeds.
   const report = explore(options, fixed);
-  assert.equal(report.seeds, options.seeds);
+  assert.equal(report.seeds, seedsRun(options.seeds));
   return failure;
+}
+
+/** How many seeds `explore({ seeds })` runs: `WAKER_SEEDS` widens the count; `WAKER_SEED` runs one. */
+export function seedsRun(seeds: number): number {
+  if ((process.env.WAKER_SEED ?? "").trim() !== "") return 1;
+  const widened = process.env.WAKER_SEEDS;
+  return widened !== undefined && widened.trim() !== "" ? Math.max(seeds, Number(widened)) : seeds;
 }
