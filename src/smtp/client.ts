@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { asyncFn } from "../future/async-block.js";
 import type { Future } from "../future/future.js";
+import { tryJoin } from "../future/join.js";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
 import { BufReader } from "../io/buf-reader.js";
 import { LineTooLong } from "../io/errors.js";
@@ -661,23 +662,15 @@ const envelopePhase = asyncFn(function* envelopePhase(
     deferred: [],
     deferError: null,
   };
-  const sort = (reply: SmtpReply, recipient: string, line: string) => {
-    if (reply.code === 250 || reply.code === 251) out.ok.push(recipient);
-    else if (reply.code === 452 && (reply.enhancedCode ?? "4.5.3") === "4.5.3") {
-      // RFC 5321 4.5.3.1.10: too many recipients; the rest go in a further transaction. (A 452
-      // with another enhanced code, such as 4.2.2 mailbox full, only refuses this recipient.)
-      out.deferred.push(recipient);
-      out.deferError ??= replyError(reply, line);
-    } else out.refused.push({ recipient, error: replyError(reply, line) });
-  };
   if (client.extensions.has("PIPELINING")) {
-    // RFC 2920: MAIL and every RCPT in one write; the replies come back in order.
+    // RFC 2920: MAIL and every RCPT in one write; the replies come back in order. They are read
+    // while the batch is being written, so that a long batch cannot deadlock against a server
+    // whose replies fill the other direction.
     const rcpts = to.map((r) => `RCPT TO:<${r}>`);
-    yield* client.write([mail, ...rcpts].join("\r\n"), limits.mail);
-    out.mailReply = yield* client.readReply(mail, limits.mail);
-    for (let i = 0; i < rcpts.length; i++) {
-      sort(yield* client.readReply(rcpts[i]!, limits.rcpt), to[i]!, rcpts[i]!);
-    }
+    yield* tryJoin(
+      client.write([mail, ...rcpts].join("\r\n"), limits.mail),
+      batchReplies(client, mail, rcpts, to, out),
+    );
     return out;
   }
   yield* client.write(mail, limits.mail);
@@ -690,10 +683,36 @@ const envelopePhase = asyncFn(function* envelopePhase(
     }
     const line = `RCPT TO:<${recipient}>`;
     yield* client.write(line, limits.rcpt);
-    sort(yield* client.readReply(line, limits.rcpt), recipient, line);
+    sortRecipient(out, yield* client.readReply(line, limits.rcpt), recipient, line);
   }
   return out;
 });
+
+/** The replies to a pipelined MAIL and RCPTs, in order. */
+const batchReplies = asyncFn(function* batchReplies(
+  client: SmtpClient,
+  mail: string,
+  rcpts: readonly string[],
+  to: readonly string[],
+  out: Envelope,
+) {
+  const limits = client.limits;
+  out.mailReply = yield* client.readReply(mail, limits.mail);
+  for (let i = 0; i < rcpts.length; i++) {
+    sortRecipient(out, yield* client.readReply(rcpts[i]!, limits.rcpt), to[i]!, rcpts[i]!);
+  }
+});
+
+/** Files a recipient under accepted, refused, or deferred to a further transaction. */
+function sortRecipient(out: Envelope, reply: SmtpReply, recipient: string, line: string): void {
+  if (reply.code === 250 || reply.code === 251) out.ok.push(recipient);
+  else if (reply.code === 452 && (reply.enhancedCode ?? "4.5.3") === "4.5.3") {
+    // RFC 5321 4.5.3.1.10: too many recipients; the rest go in a further transaction. (A 452
+    // with another enhanced code, such as 4.2.2 mailbox full, only refuses this recipient.)
+    out.deferred.push(recipient);
+    out.deferError ??= replyError(reply, line);
+  } else out.refused.push({ recipient, error: replyError(reply, line) });
+}
 
 /** Writes the message (DATA already answered 354) and its final dot; returns the final reply. */
 const dataPhase = asyncFn(function* dataPhase(

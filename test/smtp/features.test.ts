@@ -485,3 +485,15 @@ test("a refusal followed by a lost RSET: the refusal is reported (not the RSET's
     assert.equal(value.closed, true);
   }
 });
+
+test("PIPELINING: a batch larger than the pipe, against a server answering each command at once, does not deadlock", async () => {
+  // 16-byte pipes: the server's replies fill its direction long before the batch is written, so
+  // the client must read replies while it writes (RFC 2920 section 3.1).
+  const to = recipients(50);
+  const { value, server } = await session({ capacity: 16, extensions: ["PIPELINING"] }, (c) =>
+    c.send({ from: "a@x.test", to, data: MSG }),
+  );
+  assert.deepEqual(value.accepted, to);
+  assert.equal(server.received.length, 1);
+  assert.equal(server.commands[0]!.filter((l) => l.startsWith("RCPT")).length, 50);
+});
