@@ -75,17 +75,59 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
   poll(cx: Context): Poll<T> {
     if (this.state !== RUNNING) throw pollAfterCompletion(this);
     const current = this.current;
-    if (current === null) return this.resume(cx, NEXT, undefined) as Poll<T>;
+    let input: unknown;
+    if (current !== null) {
+      try {
+        input = current.poll(cx);
+      } catch (error) {
+        this.current = null;
+        return this.resume(cx, THROW, error) as Poll<T>;
+      }
+      if (input === Pending) return Pending;
+      this.current = null;
+    }
+    if (!this.native) return this.resume(cx, NEXT, input) as Poll<T>;
+    // The common step, without `resume`'s loop, mode dispatch and finally: resume the generator
+    // once; it usually stops at a `yield*` that already polled its future to Pending.
+    const previousCx = currentAsyncContext();
+    const previous = enterAsyncBlock(cx, this);
+    let step: IteratorResult<unknown, unknown>;
+    try {
+      step = genNext.call(this.gen, input);
+    } catch (error) {
+      leaveAsyncBlock(previous, previousCx);
+      this.state = DONE;
+      throw error;
+    }
+    leaveAsyncBlock(previous, previousCx);
+    if (step.done) {
+      this.state = DONE;
+      return step.value as Poll<T>;
+    }
+    const yielded = step.value;
+    if (takePolledPending(yielded)) {
+      this.current = yielded as Future<unknown>;
+      return Pending;
+    }
+    return this.resumeWith(cx, yielded) as Poll<T>;
+  }
+
+  /** Continues `poll` after the generator yielded something `yield*` did not poll (a plain `yield`). */
+  private resumeWith(cx: Context, yielded: unknown): unknown {
+    if (!(yielded instanceof Future)) {
+      return this.resume(cx, THROW, invalidYield(this.name, yielded));
+    }
     let r: unknown;
     try {
-      r = current.poll(cx);
+      r = yielded.poll(cx);
     } catch (error) {
-      this.current = null;
-      return this.resume(cx, THROW, error) as Poll<T>;
+      return this.resume(cx, THROW, error);
     }
-    if (r === Pending) return Pending;
-    this.current = null;
-    return this.resume(cx, NEXT, r) as Poll<T>;
+    if (r === Pending) {
+      this.current = yielded;
+      return Pending;
+    }
+    return this.resume(cx, NEXT, r);
   }
 
   override drop(): void {
