@@ -105,7 +105,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
       return step.value as Poll<T>;
     }
     const yielded = step.value;
-    if (takePolledPending(yielded)) {
+    if (takePolledPending(step, this)) {
       this.current = yielded as Future<unknown>;
       return Pending;
     }
@@ -255,7 +255,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
           return step.value;
         }
         const yielded = step.value;
-        if (takePolledPending(yielded)) {
+        if (takePolledPending(step, this)) {
           // `yield*` already polled it with this context: its waker is registered.
           this.current = yielded as Future<unknown>;
           return Pending;

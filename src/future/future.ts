@@ -139,12 +139,6 @@ export interface AwaiterOwner {
 /** The generator driver being resumed right now (see `activeContext`). */
 let activeBlock: AwaiterOwner | null = null;
 
-/**
- * The future an `Await` just polled to `Pending` (its waker is registered): the driver receiving it
- * next must not poll it again.
- */
-let polledPending: Future<unknown> | null = null;
-
 /** @internal Called by the generator driver before resuming; returns the block to restore. */
 export function enterAsyncBlock(
   cx: Context | null,
@@ -167,12 +161,25 @@ export function currentAsyncContext(): Context | null {
   return activeContext;
 }
 
-/** @internal True (once) when `fut` was just polled to `Pending` by `yield*`. */
-export function takePolledPending(fut: unknown): boolean {
-  if (polledPending !== fut) return false;
-  polledPending = null;
+/**
+ * @internal True (once) when `step`, what the block's generator just yielded, is its awaiter
+ * after polling its future to `Pending` (the waker is registered): the driver must not poll that
+ * future again. (A flag on the awaiter rather than the future in a module variable: storing a
+ * new future into an old object costs a write barrier.)
+ */
+export function takePolledPending(step: unknown, block: AwaiterOwner): boolean {
+  const awaiter = block.awaiter;
+  if (step !== awaiter || awaiter === null || awaiter.stage !== POLLED_PENDING) return false;
+  awaiter.stage = STARTED;
   return true;
 }
+
+/** `Await.stage`: `next()` not called yet. */
+const FRESH = 0;
+/** `Await.stage`: the first `next()` returned (the future was ready, or it is being waited for). */
+const STARTED = 1;
+/** `Await.stage`: the first `next()` polled the future to `Pending`; the driver has not seen it. */
+const POLLED_PENDING = 2;
 
 /**
  * The iterator behind `yield* fut`. Its first `next()` polls the future with the active context:
@@ -185,7 +192,8 @@ export function takePolledPending(fut: unknown): boolean {
 export class Await {
   done = false;
   value: unknown;
-  private started = false;
+  /** @internal FRESH, STARTED or POLLED_PENDING. */
+  stage = FRESH;
 
   constructor(fut: Future<unknown>) {
     this.value = fut;
@@ -194,23 +202,22 @@ export class Await {
   /** Reuses this finished iterator for the next `yield*` of the same block. */
   reset(fut: Future<unknown>): this {
     this.done = false;
-    this.started = false;
+    this.stage = FRESH;
     this.value = fut;
     return this;
   }
 
   next(sent?: unknown): this {
-    if (!this.started) {
-      this.started = true;
+    if (this.stage === FRESH) {
+      this.stage = STARTED;
       const cx = activeContext;
       if (cx !== null) {
-        const fut = this.value as Future<unknown>;
-        const r = fut.poll(cx);
+        const r = (this.value as Future<unknown>).poll(cx);
         if (r !== Pending) {
           this.done = true;
           this.value = r;
         } else {
-          polledPending = fut;
+          this.stage = POLLED_PENDING;
         }
       }
       return this;
