@@ -74,7 +74,14 @@ export function messageBody(
   return { open, size, eightBit: options.eightBit };
 }
 
-/** True for a {@link MessageBody} (as opposed to a string or bytes). */
+/**
+ * True for a {@link MessageBody} (as opposed to a string or bytes).
+ *
+ * @example
+ * ```ts
+ * const size = isMessageBody(envelope.data) ? envelope.data.size : envelope.data.length;
+ * ```
+ */
 export function isMessageBody(value: unknown): value is MessageBody {
   return (
     value !== null &&
@@ -104,6 +111,7 @@ const CHUNK = 64 * 1024;
  * ```ts
  * const total = yield* fileChunks("big.bin").map((c) => c.length).collect();
  * ```
+ * @throws {InvalidArgumentError} for an empty path or a chunk size below 1.
  * @throws {IoError} (when polled) when the file cannot be opened or read.
  *
  * Cancel safety: dropping the stream closes the file.
@@ -111,6 +119,11 @@ const CHUNK = 64 * 1024;
 export function fileChunks(path: string, chunkSize = CHUNK): Stream<Uint8Array> {
   if (typeof path !== "string" || path === "") {
     throw new InvalidArgumentError(`fileChunks: expected a path, got ${describeValue(path)}`);
+  }
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new InvalidArgumentError(
+      `fileChunks: chunkSize must be an integer >= 1, got ${describeValue(chunkSize)}`,
+    );
   }
   return new FileChunks(path, chunkSize);
 }

@@ -1,7 +1,6 @@
 import { isIP } from "node:net";
 import { asyncFn } from "../future/async-block.js";
-import type { Future } from "../future/future.js";
-import { tryJoin } from "../future/join.js";
+import { Future } from "../future/future.js";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
 import { BufReader } from "../io/buf-reader.js";
 import { LineTooLong } from "../io/errors.js";
@@ -10,7 +9,7 @@ import { TcpStream } from "../node/tcp.js";
 import { type TlsOptions, tlsConnect, upgradeToTls } from "../node/tls.js";
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
-import type { Poll } from "../task/poll.js";
+import { Pending, type Poll } from "../task/poll.js";
 import { timeout } from "../time/timeout.js";
 import { isMessageBody, type MessageBody } from "./body.js";
 import { InvalidAddressError, SmtpCapabilityError, SmtpError } from "./errors.js";
@@ -667,7 +666,7 @@ const envelopePhase = asyncFn(function* envelopePhase(
     // while the batch is being written, so that a long batch cannot deadlock against a server
     // whose replies fill the other direction.
     const rcpts = to.map((r) => `RCPT TO:<${r}>`);
-    yield* tryJoin(
+    yield* new WriteWhileReading(
       client.write([mail, ...rcpts].join("\r\n"), limits.mail),
       batchReplies(client, mail, rcpts, to, out),
     );
@@ -687,6 +686,37 @@ const envelopePhase = asyncFn(function* envelopePhase(
   }
   return out;
 });
+
+/**
+ * A write and the reads of its replies, polled together (both with the task's waker: two
+ * children need no bookkeeping of which one woke). Usually the write completes on its first
+ * poll; when the transport is full, the replies keep being read so that neither side waits for
+ * the other forever. The first error drops the other half.
+ */
+class WriteWhileReading extends Future<void> {
+  constructor(
+    private writing: Future<void> | null,
+    private reading: Future<void> | null,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<void> {
+    try {
+      if (this.writing !== null && this.writing.poll(cx) !== Pending) this.writing = null;
+      if (this.reading !== null && this.reading.poll(cx) !== Pending) this.reading = null;
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
+    return this.writing === null && this.reading === null ? undefined : Pending;
+  }
+  override drop(): void {
+    this.writing?.drop();
+    this.reading?.drop();
+    this.writing = null;
+    this.reading = null;
+  }
+}
 
 /** The replies to a pipelined MAIL and RCPTs, in order. */
 const batchReplies = asyncFn(function* batchReplies(
