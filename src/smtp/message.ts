@@ -239,6 +239,9 @@ function assemble(segments: Segment[]): string | ReturnType<typeof messageBody> 
  * never in a header), Subject (RFC 2047-encoded when not ASCII), Date, Message-ID, a text and/or
  * HTML body (alternatives when both, quoted-printable so every line stays short and 7-bit), and
  * base64 attachments. CR or LF in any header value or address is refused (header injection).
+ * With a streamed attachment (`path`, or `content` as a `Stream` or a function opening one) the
+ * message's `data` is a {@link MessageBody}: its base64 is produced chunk by chunk as it is sent,
+ * and its `size` is known (for SIZE) when every streamed attachment gives its `size`.
  *
  * @example
  * ```ts
@@ -247,7 +250,10 @@ function assemble(segments: Segment[]): string | ReturnType<typeof messageBody> 
  *   to: ["bob@example.com"],
  *   subject: "Grüße",
  *   text: "Hello Bob",
- *   attachments: [{ filename: "report.csv", content: "a,b\n1,2\n", contentType: "text/csv" }],
+ *   attachments: [
+ *     { filename: "report.csv", content: "a,b\n1,2\n", contentType: "text/csv" },
+ *     { filename: "video.mp4", path: "/data/video.mp4" }, // streamed: the message is a MessageBody
+ *   ],
  * });
  * yield* client.send(message);
  * ```

@@ -295,3 +295,54 @@ test("history: 400 sends through the pool against a faulty server: ok are delive
   );
   assert.equal(server.open, 0);
 });
+
+test("fuzz: whatever bytes the server sends before hanging up, the client ends with a typed error or a result, closed, never hanging", async () => {
+  const fragment = fc.constantFrom(
+    "220 ok\r\n",
+    "250 ok\r\n",
+    "250-more\r\n",
+    "354 go\r\n",
+    "421 bye\r\n",
+    "550 5.1.1 no\r\n",
+    "452 4.5.3 too many\r\n",
+    "250",
+    "-",
+    " ",
+    "\r\n",
+    "\n",
+    "\r",
+    "2",
+    "x".repeat(600),
+    "999 what\r\n",
+    "250-".repeat(40),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(fragment, { maxLength: 25 }), async (fragments) => {
+      const rt = new Runtime();
+      const { outcome, io } = await dialogue(
+        (s) =>
+          future(function* () {
+            // Everything at once, then end of stream (reads by the client are not waited for).
+            yield* s.sendRaw(fragments.join(""));
+            yield* s.hangUp();
+          }),
+        (io) =>
+          future(function* () {
+            const c = yield* SmtpClient.handshake(io);
+            const r = yield* c.send({ from: "a@x", to: ["b@x"], data: "hi\r\n" });
+            return { r, closed: c.isClosed };
+          }),
+        { rt, capacity: 1 << 20 },
+      );
+      if (!outcome.ok) {
+        assert.ok(
+          outcome.error instanceof SmtpError || outcome.error instanceof BrokenPipe,
+          String(outcome.error),
+        );
+        assert.equal(io.dropped, true);
+      }
+      assert.equal(rt.dump().tasks.length, 0, rt.dump().toString());
+    }),
+    { numRuns: 300 },
+  );
+});
