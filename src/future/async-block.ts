@@ -29,6 +29,9 @@ const NEXT = 0;
 const THROW = 1;
 const RETURN = 2;
 
+/** `GenFuture.waitingOn`: the awaited future is the one in the block's awaiter. */
+const IN_AWAITER: unique symbol = Symbol("in awaiter");
+
 /** `resume` reached a `yield*` of an unshielded future while cancellation is pending. */
 const CANCEL_POINT: unique symbol = Symbol("cancel point");
 
@@ -58,7 +61,12 @@ const genReturn = GeneratorPrototype.return;
 export class GenFuture<T> extends Future<T> implements AwaiterOwner {
   /** @internal The iterator object its `yield*`s reuse. */
   awaiter: Await | null = null;
-  private current: Future<unknown> | null = null;
+  /**
+   * The future the generator waits on, or {@link IN_AWAITER} when that is `awaiter.value` (the
+   * future a `yield*` polled to Pending): storing a constant instead of a new future into this
+   * long-lived object saves a write barrier per wait. Read it through `current`.
+   */
+  private waitingOn: Future<unknown> | typeof IN_AWAITER | null = null;
   private state = RUNNING;
   /** Errors thrown by cleanup, reported once cancellation completes (allocated when needed). */
   private cleanupErrors: CleanupErrors | null = null;
@@ -70,6 +78,16 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
   ) {
     super();
     this.native = Object.getPrototypeOf(Object.getPrototypeOf(gen)) === GeneratorPrototype;
+  }
+
+  /** The future the generator waits on, `null` when none. */
+  private get current(): Future<unknown> | null {
+    const waitingOn = this.waitingOn;
+    return waitingOn === IN_AWAITER ? (this.awaiter?.value as Future<unknown>) : waitingOn;
+  }
+
+  private set current(fut: Future<unknown> | null) {
+    this.waitingOn = fut;
   }
 
   poll(cx: Context): Poll<T> {
@@ -106,7 +124,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
     }
     const yielded = step.value;
     if (takePolledPending(step, this)) {
-      this.current = yielded as Future<unknown>;
+      this.waitingOn = IN_AWAITER;
       return Pending;
     }
     return this.resumeWith(cx, yielded) as Poll<T>;
@@ -257,7 +275,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
         const yielded = step.value;
         if (takePolledPending(step, this)) {
           // `yield*` already polled it with this context: its waker is registered.
-          this.current = yielded as Future<unknown>;
+          this.waitingOn = IN_AWAITER;
           return Pending;
         }
         if (!(yielded instanceof Future)) {
