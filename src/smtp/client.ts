@@ -16,7 +16,14 @@ import { InvalidAddressError, SmtpCapabilityError, SmtpError } from "./errors.js
 import { DataEncoder, dataPayload, hasEightBit } from "./message-data.js";
 import { MAX_REPLY_LINE, protocolError, ReplyParser, replyError, type SmtpReply } from "./reply.js";
 
-/** Per-command time limits in milliseconds (defaults: RFC 5321 4.5.3.2). */
+/**
+ * Per-command time limits in milliseconds (defaults: RFC 5321 4.5.3.2).
+ *
+ * @example
+ * ```ts
+ * const client = yield* SmtpClient.connect({ port: 2525, timeouts: { dataEnd: 60_000 } });
+ * ```
+ */
 export interface SmtpTimeouts {
   /** Waiting for the 220 greeting (5 min). */
   readonly greeting: number;
@@ -36,7 +43,16 @@ export interface SmtpTimeouts {
 
 const MINUTE = 60_000;
 
-/** RFC 5321 section 4.5.3.2 time limits. */
+/**
+ * RFC 5321 section 4.5.3.2 time limits.
+ *
+ * @example
+ * ```ts
+ * const halved = Object.fromEntries(
+ *   Object.entries(DEFAULT_SMTP_TIMEOUTS).map(([k, ms]) => [k, ms / 2]),
+ * );
+ * ```
+ */
 export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = {
   greeting: 5 * MINUTE,
   mail: 5 * MINUTE,
@@ -47,7 +63,17 @@ export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = {
   command: 5 * MINUTE,
 };
 
-/** Options of {@link SmtpClient.connect} and {@link SmtpClient.handshake}. */
+/**
+ * Options of {@link SmtpClient.connect} and {@link SmtpClient.handshake}.
+ *
+ * @example
+ * ```ts
+ * const options: SmtpOptions = {
+ *   host: "smtp.example.com", port: 587, tls: "starttls-required",
+ *   auth: { user: "alice", pass: secret }, name: "client.example.com",
+ * };
+ * ```
+ */
 export interface SmtpOptions {
   /** Server host (default 127.0.0.1). */
   readonly host?: string;
@@ -102,7 +128,19 @@ export interface SmtpOptions {
   ) => Future<SmtpTransport>;
 }
 
-/** An email to send: envelope sender, recipients, and the RFC 5322 message itself. */
+/**
+ * An email to send: envelope sender, recipients, and the RFC 5322 message itself
+ * ({@link buildMessage} makes one from headers and parts).
+ *
+ * @example
+ * ```ts
+ * const envelope: SmtpEnvelope = {
+ *   from: "alice@example.com",
+ *   to: ["bob@example.com"],
+ *   data: "From: alice@example.com\r\nSubject: hi\r\n\r\nHello\r\n",
+ * };
+ * ```
+ */
 export interface SmtpEnvelope {
   /** Envelope sender (MAIL FROM); "" is the null reverse-path (bounces). */
   readonly from: string;
@@ -115,7 +153,15 @@ export interface SmtpEnvelope {
   readonly data: string | Uint8Array | MessageBody;
 }
 
-/** The outcome of {@link SmtpClient.send}. */
+/**
+ * The outcome of {@link SmtpClient.send}.
+ *
+ * @example
+ * ```ts
+ * const result = yield* client.send(envelope);
+ * for (const { recipient, error } of result.rejected) console.warn(recipient, error.replyCode);
+ * ```
+ */
 export interface SmtpSendResult {
   /** Recipients the server accepted (the message was delivered to these). */
   readonly accepted: readonly string[];
@@ -137,7 +183,16 @@ export interface SmtpSendResult {
   readonly replies: readonly SmtpReply[];
 }
 
-/** A transport the client speaks over: a socket, a TLS stream, a simulated or in-memory stream. */
+/**
+ * A transport the client speaks over: a socket, a TLS stream, a simulated or in-memory stream.
+ * `drop()`, when present, closes it.
+ *
+ * @example
+ * ```ts
+ * const [clientEnd, serverEnd] = duplex(64 * 1024);
+ * const client = yield* SmtpClient.handshake(clientEnd); // a scripted server on serverEnd
+ * ```
+ */
 export type SmtpTransport = AsyncRead & AsyncWrite & { drop?(): void };
 
 const encoder = new TextEncoder();
@@ -302,7 +357,13 @@ export class SmtpClient {
   /**
    * Resets the current transaction (RSET).
    *
+   * @example
+   * ```ts
+   * yield* client.reset();
+   * ```
    * @throws {SmtpError} when refused.
+   *
+   * Cancel safety: dropping it while the reply is awaited closes the connection.
    */
   reset(): Future<void> {
     return guard(
@@ -311,12 +372,28 @@ export class SmtpClient {
     );
   }
 
-  /** Says goodbye (QUIT) and closes the connection. Errors of a dying connection are ignored. */
+  /**
+   * Says goodbye (QUIT) and closes the connection. Errors of a dying connection are ignored.
+   *
+   * @example
+   * ```ts
+   * yield* client.quit();
+   * ```
+   *
+   * Cancel safety: dropping it closes the connection at once (without waiting for 221).
+   */
   quit(): Future<void> {
     return quitAndClose(this);
   }
 
-  /** Closes the connection at once. Idempotent. */
+  /**
+   * Closes the connection at once (no QUIT). Idempotent.
+   *
+   * @example
+   * ```ts
+   * client.close(); // e.g. when giving up on a server
+   * ```
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -18,6 +18,11 @@ import { SmtpCapabilityError, SmtpError } from "./errors.js";
  * Options of {@link SmtpPool}: the connection options (every connection is opened with them,
  * including `connect` and `upgrade`, so a pool runs unchanged over a simulated network) plus the
  * pool's own.
+ *
+ * @example
+ * ```ts
+ * const pool = new SmtpPool({ host: "127.0.0.1", port: 2525, maxConnections: 8, retries: 2 });
+ * ```
  */
 export interface SmtpPoolOptions extends SmtpOptions {
   /** Connections (and so sends) at once (default 5). */
@@ -34,6 +39,13 @@ export interface SmtpPoolOptions extends SmtpOptions {
  * How a pooled send ended. `unknown` means the connection was lost (or timed out) after the
  * message's final dot was sent and before the server answered: the server may or may not have
  * accepted it, so it is never retried automatically (RFC 5321 4.5.3.2.6) — no email is sent twice.
+ *
+ * @example
+ * ```ts
+ * const outcome = yield* pool.send(envelope);
+ * if (outcome.status === "failed") console.error(outcome.error);
+ * if (outcome.status === "unknown") flagForManualCheck(envelope);
+ * ```
  */
 export type SmtpSendOutcome =
   | { readonly status: "ok"; readonly result: SmtpSendResult; readonly attempts: number }
@@ -98,7 +110,17 @@ export class SmtpPool {
     return pooledSend(this, envelope);
   }
 
-  /** Says QUIT on every idle connection and refuses further sends. */
+  /**
+   * Says QUIT on every idle connection and refuses further sends.
+   *
+   * @example
+   * ```ts
+   * yield* pool.close();
+   * ```
+   *
+   * Cancel safety: dropping it closes the remaining idle connections at once (without QUIT);
+   * the pool refuses sends either way.
+   */
   close(): Future<void> {
     this.closed = true;
     this.permits.close();
@@ -136,7 +158,12 @@ export class SmtpPool {
 }
 
 const closeIdle = asyncFn(function* closeIdle(idle: Idle[]) {
-  for (const conn of idle) yield* conn.client.quit();
+  try {
+    for (const conn of idle) yield* conn.client.quit();
+  } finally {
+    // Dropped half-way: the connections not yet said goodbye to are closed at once.
+    for (const conn of idle) conn.client.close();
+  }
 });
 
 /**

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { BrokenPipe, Cancelled, type Future, future, joinAll, Runtime } from "../../src/index.js";
+import {
+  BrokenPipe,
+  Cancelled,
+  type Future,
+  future,
+  joinAll,
+  Runtime,
+  TimeoutError,
+  timeout,
+} from "../../src/index.js";
 import { SmtpClient, SmtpError, SmtpPool, type SmtpSendOutcome } from "../../src/smtp/index.js";
 import { assertPending, MockTask } from "../../src/testing/index.js";
 import { dialogue, MemoryServer, type ScriptedServer, succeeded } from "./scripted.js";
@@ -345,4 +354,22 @@ test("fuzz: whatever bytes the server sends before hanging up, the client ends w
     }),
     { numRuns: 300 },
   );
+});
+
+test("pool: dropping close() half-way (QUIT never answered) closes every idle connection at once", async () => {
+  const rt = new Runtime({ clock: "virtual" });
+  const server = new MemoryServer({ fault: (line) => (line === "QUIT" ? "silent" : undefined) });
+  const pool = new SmtpPool({ connect: server.connect, maxConnections: 3 });
+  const e = await rt.run(
+    future(function* () {
+      yield* joinAll([pool.send(mail("a")), pool.send(mail("b")), pool.send(mail("c"))]);
+      assert.equal(server.connections, 3);
+      return yield* timeout(pool.close(), 1000).catch((error: unknown) => error);
+    }),
+  );
+  assert.ok(e instanceof TimeoutError, String(e));
+  assert.equal(rt.time.now(), 1000);
+  // The server sessions read the end of stream of every connection.
+  await rt.run(future(function* () {}));
+  assert.equal(server.open, 0);
 });

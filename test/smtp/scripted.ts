@@ -340,10 +340,10 @@ export interface MemoryServerOptions {
   /** A reply line for a RCPT (undefined: "250 ok"). */
   readonly rcpt?: (address: string) => string | undefined;
   /**
-   * Called at each command; return "drop" to close the connection without a reply, or a reply
-   * line to send instead of the normal one.
+   * Called at each command; return "drop" to close the connection without a reply, "silent" to
+   * never answer it, or a reply line to send instead of the normal one.
    */
-  readonly fault?: (command: string, connection: number) => "drop" | string | undefined;
+  readonly fault?: (command: string, connection: number) => "drop" | "silent" | string | undefined;
   /** Duplex capacity per direction (default 64 KiB). */
   readonly capacity?: number;
 }
@@ -419,6 +419,7 @@ const session = (
         const verb = line.slice(0, 4).toUpperCase();
         const fault = options.fault?.(line, id);
         if (fault === "drop") return;
+        if (fault === "silent") continue;
         if (fault !== undefined) {
           yield* say(fault);
           if (fault.startsWith("421")) return;
