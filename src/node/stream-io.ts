@@ -1,4 +1,4 @@
-import { Readable, Writable } from "node:stream";
+import { type Duplex, Readable, Writable } from "node:stream";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
 import { read } from "../io/read.js";
 import { shutdown, writeAll } from "../io/write.js";
@@ -13,11 +13,17 @@ import { IoError } from "./io-error.js";
 type NodeStream = Readable | Writable;
 
 /**
- * `AsyncRead`/`AsyncWrite` over a Node stream (`waker/node`). The readable side is used in paused
- * mode: `pollRead` pulls what Node has buffered, and when nobody reads, Node stops reading from
- * the source once its buffer is full (backpressure). Writes are accepted while the writable side
- * is below its high-water mark, then wait for `drain`. Stream events only record what happened
- * and wake the waiting task. `TcpStream` is this over a socket.
+ * `AsyncRead`/`AsyncWrite` over a Node stream (`waker/node`). The readable side flows into a
+ * queue of chunks that `pollRead` copies out of; once the queue holds a high-water mark's worth
+ * (the stream's, at least 16 KiB) the stream is paused, so Node stops reading from the source
+ * when its own buffer fills too (backpressure: memory stays within about twice the mark), and it
+ * resumes once a read empties the queue. Writes are accepted while the writable side is below its
+ * high-water mark, then wait for `drain`. Stream events only record what happened and wake the
+ * waiting task. `TcpStream` is this over a socket.
+ *
+ * A duplex stream is made half-open (`allowHalfOpen = true`): the peer's end of stream ends
+ * reading only, and this side can still write until `shutdown` or `drop` (without it, Node would
+ * end the writable side as soon as the end arrived, even with bytes still queued for reading).
  *
  * @example
  * ```ts
@@ -29,7 +35,18 @@ type NodeStream = Readable | Writable;
  * ```
  */
 export class NodeStreamIo implements AsyncRead, AsyncWrite {
-  private leftover: Buffer | null = null;
+  /** Chunks received and not yet read: `chunks[head]` from `offset` on, then the ones after. */
+  private readonly chunks: Uint8Array[] = [];
+  private head = 0;
+  private offset = 0;
+  /** Bytes in `chunks` not yet read. */
+  private queued = 0;
+  /** Bytes queued at which the stream is paused. */
+  private readonly limit: number;
+  /** This paused the stream (the queue reached `limit`); a read that empties the queue resumes it. */
+  private paused = false;
+  private readonly readable: boolean;
+  private readonly writableSide: boolean;
   private ended = false;
   private error: Error | null = null;
   private finished = false;
@@ -44,7 +61,17 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
   private readonly writer = new HeldWaker(true);
   private readonly flusher = new HeldWaker(true);
 
-  private readonly onReadable = (): void => this.reader.wake();
+  private readonly onData = (chunk: unknown): void => {
+    const bytes = toBytes(chunk);
+    if (bytes.length === 0) return;
+    this.chunks.push(bytes);
+    this.queued += bytes.length;
+    if (this.queued >= this.limit && !this.paused) {
+      this.paused = true;
+      (this.stream as Readable).pause();
+    }
+    this.reader.wake();
+  };
   private readonly onEnd = (): void => {
     this.ended = true;
     this.reader.wake();
@@ -68,10 +95,18 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
 
   /** @internal Use {@link fromReadable}, {@link fromWritable} or {@link fromDuplex}. */
   constructor(protected readonly stream: NodeStream) {
-    if (stream instanceof Readable) {
-      stream.pause();
-      stream.on("readable", this.onReadable);
-      stream.on("end", this.onEnd);
+    this.readable = stream instanceof Readable;
+    this.writableSide = typeof (stream as Writable).write === "function";
+    this.limit = this.readable
+      ? Math.max((stream as Readable).readableHighWaterMark, MIN_QUEUE_LIMIT)
+      : 0;
+    if (this.readable) {
+      const readable = stream as Readable;
+      readable.on("data", this.onData);
+      readable.on("end", this.onEnd);
+      // Adding a 'data' listener does not restart a stream that was paused explicitly.
+      readable.resume();
+      if (this.writableSide) (stream as Duplex).allowHalfOpen = true;
     }
     stream.on("drain", this.onDrain);
     stream.on("finish", this.onFinish);
@@ -81,27 +116,50 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
 
   pollRead(cx: Context, buf: Uint8Array): Poll<number> {
     if (buf.length === 0) return 0;
-    const stream = this.stream;
-    if (!(stream instanceof Readable)) {
+    if (!this.readable) {
       throw new InvalidArgumentError("pollRead: this stream has no readable side");
     }
-    let chunk = this.leftover;
-    this.leftover = null;
-    if (chunk === null) {
+    if (this.queued === 0) {
       if (this.error !== null) throw this.error;
-      chunk = toBuffer(stream.read());
-      if (chunk === null) {
-        if (this.ended || this.dropped) return 0;
-        this.reader.register(cx.waker);
-        // Re-check after registering: data may be buffered without a new 'readable'.
-        chunk = toBuffer(stream.read());
-        if (chunk === null) return this.ended ? 0 : Pending;
+      if (this.ended || this.dropped) return 0;
+      // Nothing queued: data arrives as a 'data' event, which wakes the registered waker.
+      this.reader.register(cx.waker);
+      if (this.paused) this.resume();
+      return Pending;
+    }
+    return this.take(buf);
+  }
+
+  /** Copies queued bytes into `buf` (at least one is queued); resumes the stream once empty. */
+  private take(buf: Uint8Array): number {
+    const chunks = this.chunks;
+    let filled = 0;
+    while (filled < buf.length && this.head < chunks.length) {
+      const chunk = chunks[this.head]!;
+      const start = this.offset;
+      const n = Math.min(buf.length - filled, chunk.length - start);
+      // A whole chunk is copied without making a view of it.
+      buf.set(n === chunk.length ? chunk : chunk.subarray(start, start + n), filled);
+      filled += n;
+      if (start + n === chunk.length) {
+        chunks[this.head++] = EMPTY;
+        this.offset = 0;
+      } else {
+        this.offset = start + n;
       }
     }
-    const n = Math.min(buf.length, chunk.length);
-    buf.set(chunk.subarray(0, n));
-    if (n < chunk.length) this.leftover = chunk.subarray(n);
-    return n;
+    this.queued -= filled;
+    if (this.head === chunks.length) {
+      chunks.length = 0;
+      this.head = 0;
+      if (this.paused) this.resume();
+    }
+    return filled;
+  }
+
+  private resume(): void {
+    this.paused = false;
+    (this.stream as Readable).resume();
   }
 
   pollWrite(cx: Context, data: Uint8Array): Poll<number> {
@@ -113,9 +171,12 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
       this.writer.register(cx.waker);
       return Pending;
     }
-    // A copy: the caller may reuse its buffer as soon as the write returned. No callback per
-    // write: `pollFlush` learns when everything before it went out from one empty write.
-    if (!stream.write(Buffer.from(data))) this.needDrain = true;
+    // A copy (from Node's buffer pool for small writes): the caller may reuse its buffer as soon
+    // as the write returned. No callback per write: `pollFlush` learns when everything before it
+    // went out from one empty write.
+    const copy = Buffer.allocUnsafe(data.length);
+    copy.set(data);
+    if (!stream.write(copy)) this.needDrain = true;
     return data.length;
   }
 
@@ -168,14 +229,18 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
    */
   protected release(): NodeStream {
     const stream = this.stream;
-    stream.off("readable", this.onReadable);
+    stream.off("data", this.onData);
     stream.off("end", this.onEnd);
     stream.off("drain", this.onDrain);
     stream.off("finish", this.onFinish);
     stream.off("error", this.onError);
     stream.off("close", this.onClose);
-    this.leftover = null;
+    this.chunks.length = 0;
+    this.head = 0;
+    this.offset = 0;
+    this.queued = 0;
     if (stream instanceof Readable) {
+      stream.pause();
       while (stream.read() !== null) {
         // Discard what arrived before the handover (RFC 3207: nothing before TLS is trusted).
       }
@@ -186,11 +251,10 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
   }
 
   private writable(): Writable {
-    const stream = this.stream as unknown as Writable;
-    if (typeof stream.write !== "function") {
+    if (!this.writableSide) {
       throw new InvalidArgumentError("pollWrite: this stream has no writable side");
     }
-    return stream;
+    return this.stream as unknown as Writable;
   }
 
   private wakeAll(): void {
@@ -202,9 +266,12 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
 
 const EMPTY = Buffer.alloc(0);
 
-function toBuffer(chunk: unknown): Buffer | null {
-  if (chunk === null) return null;
-  return typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+/** The queue never pauses the stream below this many bytes (a stream's mark may be tiny). */
+const MIN_QUEUE_LIMIT = 16 * 1024;
+
+/** A chunk from a stream as bytes (a string chunk, from a stream with an encoding, as UTF-8). */
+function toBytes(chunk: unknown): Uint8Array {
+  return typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Uint8Array);
 }
 
 function check(stream: unknown, want: "readable" | "writable", where: string): void {

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import * as net from "node:net";
 import { test } from "node:test";
 import {
   asyncFn,
+  fromPromise,
   future,
   Runtime,
   read,
@@ -184,4 +186,88 @@ test("bad addresses get InvalidArgumentError", () => {
     /expected \{ host\?: string, port: 0\.\.65535 \}/,
   );
   assert.throws(() => TcpListener.bind(null as never), /TcpListener.bind/);
+});
+
+test("read backpressure: an unread connection pauses, the peer's writes back up, and every byte arrives in order afterwards", {
+  timeout: 60_000,
+}, async () => {
+  const rt = new Runtime();
+  const TOTAL = 32 * 1024 * 1024;
+  const byteAt = (i: number) => (i * 7 + (i >>> 13)) & 0xff;
+  await rt.run(
+    future(function* () {
+      const listener = yield* TcpListener.bind({ port: 0 });
+      const client = net.connect({ port: listener.localAddr().port, host: "127.0.0.1" });
+      const conn = yield* listener.accept();
+      const socket = (conn as unknown as { socket: net.Socket }).socket;
+      const internals = conn as unknown as { queued: number; limit: number };
+      // The peer writes as fast as it is allowed to, honouring 'drain'.
+      const writing = (async () => {
+        const chunk = Buffer.alloc(64 * 1024);
+        for (let off = 0; off < TOTAL; off += chunk.length) {
+          for (let i = 0; i < chunk.length; i++) chunk[i] = byteAt(off + i);
+          if (!client.write(Buffer.from(chunk))) await once(client, "drain");
+        }
+        client.end();
+      })();
+      // Nobody reads: wait (on real events) until the queue paused the socket, Node stopped
+      // reading from the kernel, and the peer holds bytes it cannot send.
+      const stalled = () =>
+        internals.queued >= internals.limit &&
+        !(socket as unknown as { _handle: { reading: boolean } })._handle.reading &&
+        client.writableLength > 0;
+      yield* fromPromise(async () => {
+        while (!stalled()) await new Promise<void>((resolve) => setImmediate(resolve));
+      });
+      const maxChunk = 64 * 1024;
+      assert.ok(internals.queued < internals.limit + maxChunk, `queued ${internals.queued}`);
+      assert.ok(socket.readableLength <= socket.readableHighWaterMark + maxChunk);
+      // Read it all in small, odd-sized pieces (chunks are split across reads).
+      const buf = new Uint8Array(1000);
+      let got = 0;
+      let bad = -1;
+      for (;;) {
+        const n = yield* read(conn, buf);
+        if (n === 0) break;
+        for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== byteAt(got + i)) bad = got + i;
+        got += n;
+      }
+      yield* fromPromise(() => writing);
+      assert.equal(bad, -1, `first wrong byte at ${bad}`);
+      assert.equal(got, TOTAL);
+      client.destroy();
+      conn.drop();
+      listener.close();
+    }),
+  );
+});
+
+test("half-close: after the peer shuts down, this side reads everything to the end and can still write its reply", async () => {
+  const rt = new Runtime();
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const reply = await rt.run(
+    future(function* () {
+      const listener = yield* TcpListener.bind({ port: 0 });
+      const server = rt.spawn(
+        future(function* () {
+          const conn = yield* listener.accept();
+          const request = yield* readToEnd(conn);
+          // The request's sender has finished sending; the reply still goes out.
+          yield* writeAll(conn, enc.encode(`got ${dec.decode(request)}`));
+          yield* shutdown(conn);
+          conn.drop();
+        }),
+      );
+      const client = yield* TcpStream.connect({ port: listener.localAddr().port });
+      yield* writeAll(client, enc.encode("a request"));
+      yield* shutdown(client);
+      const back = yield* readToEnd(client);
+      yield* server;
+      client.drop();
+      listener.close();
+      return dec.decode(back);
+    }),
+  );
+  assert.equal(reply, "got a request");
 });
