@@ -120,8 +120,20 @@ function attachmentContent(a: Attachment, name: string): Segment {
   };
 }
 
+/**
+ * An address for a header: a non-ASCII display name ("Jörg <j@x>") becomes RFC 2047 encoded
+ * words, so the header stays 7-bit. (A non-ASCII address itself stays as it is: it needs
+ * SMTPUTF8, which the client checks.)
+ */
+function headerAddress(address: string): string {
+  const named = /^\s*(.*?)\s*<([^<>]*)>\s*$/.exec(address);
+  if (named === null || /^[\x20-\x7e]*$/.test(named[1]!)) return address;
+  const name = named[1]!.replace(/^"(.*)"$/, "$1");
+  return `${encodeWord(name, " ")} <${named[2]}>`;
+}
+
 /** RFC 2047 encoded-word for non-ASCII header text (UTF-8, base64), split to keep lines short. */
-function encodeWord(text: string): string {
+function encodeWord(text: string, separator = "\r\n "): string {
   if (/^[\x20-\x7e]*$/.test(text)) return text;
   const words: string[] = [];
   let chunk = "";
@@ -135,7 +147,7 @@ function encodeWord(text: string): string {
     chunk += char;
   }
   if (chunk !== "") words.push(`=?UTF-8?B?${base64(encoder.encode(chunk))}?=`);
-  return words.join("\r\n ");
+  return words.join(separator);
 }
 
 /** Quoted-printable (RFC 2045): 7-bit, lines of at most 76 characters, CRLF line breaks. */
@@ -236,7 +248,7 @@ function assemble(segments: Segment[]): string | ReturnType<typeof messageBody> 
 
 /**
  * Builds an RFC 5322 / MIME message and its envelope: From, To, Cc (Bcc only in the envelope,
- * never in a header), Subject (RFC 2047-encoded when not ASCII), Date, Message-ID, a text and/or
+ * never in a header; display names RFC 2047-encoded when not ASCII), Subject (likewise), Date, Message-ID, a text and/or
  * HTML body (alternatives when both, quoted-printable so every line stays short and 7-bit), and
  * base64 attachments. CR or LF in any header value or address is refused (header injection).
  * With a streamed attachment (`path`, or `content` as a `Stream` or a function opening one) the
@@ -280,9 +292,9 @@ export function buildMessage(options: MessageOptions): SmtpEnvelope {
     "messageId",
   );
   const headers = [
-    `From: ${from}`,
-    ...(to.length > 0 ? [addressList("To", to)] : []),
-    ...(cc.length > 0 ? [addressList("Cc", cc)] : []),
+    `From: ${headerAddress(from)}`,
+    ...(to.length > 0 ? [addressList("To", to.map(headerAddress))] : []),
+    ...(cc.length > 0 ? [addressList("Cc", cc.map(headerAddress))] : []),
     `Subject: ${encodeWord(checkHeaderValue(options.subject ?? "", "subject"))}`,
     `Date: ${(options.date ?? new Date()).toUTCString().replace("GMT", "+0000")}`,
     `Message-ID: ${messageId}`,

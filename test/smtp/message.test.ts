@@ -143,3 +143,25 @@ test("header injection and missing parts are typed errors", () => {
   assert.throws(() => buildMessage({ from: "a@x", text: "x" }), InvalidArgumentError);
   assert.throws(() => buildMessage({ from: "a@x", to: ["b@y"] }), InvalidArgumentError);
 });
+
+test("non-ASCII display names are RFC 2047-encoded: headers stay 7-bit, the envelope has the bare address", () => {
+  const m = buildMessage({
+    from: "Jörg Müller <joerg@example.test>",
+    to: ['"Åsa Ström" <asa@example.test>', "plain@example.test"],
+    cc: ["Zoë <zoe@example.test>"],
+    subject: "hi",
+    text: "x",
+  });
+  const data = text(m.data);
+  const head = data.slice(0, data.indexOf("\r\n\r\n"));
+  assert.match(head, /^[\x20-\x7e\r\n\t]*$/, "7-bit headers");
+  const decode = (h: string) =>
+    h.replace(/=\?UTF-8\?B\?([^?]+)\?=/g, (_, b64: string) =>
+      Buffer.from(b64, "base64").toString("utf8"),
+    );
+  assert.match(decode(head), /^From: Jörg Müller <joerg@example\.test>\r\n/);
+  assert.match(decode(head), /\r\nTo: Åsa Ström <asa@example\.test>, plain@example\.test\r\n/);
+  assert.match(decode(head), /\r\nCc: Zoë <zoe@example\.test>\r\n/);
+  assert.equal(m.from, "joerg@example.test");
+  assert.deepEqual(m.to, ["asa@example.test", "plain@example.test", "zoe@example.test"]);
+});
