@@ -1,7 +1,8 @@
-import type { Dir, Dirent, Stats } from "node:fs";
+import { type Dir, type Dirent, read as fsRead, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { Future, pollAfterCompletion } from "../future/future.js";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
+import { HeldWaker } from "../runtime/held-waker.js";
 import { Stream } from "../stream/stream.js";
 import type { Context } from "../task/context.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
@@ -79,6 +80,11 @@ class FsOp<T> extends Future<T> {
   }
 }
 
+/** File read states: no read started, one in flight, one finished and not yet taken. */
+const NO_READ = 0;
+const READING = 1;
+const READ = 2;
+
 function closeQuietly(handle: fsp.FileHandle): void {
   handle.close().catch((error: unknown) => {
     console.error("waker: closing a file whose open was cancelled failed:", error);
@@ -98,10 +104,31 @@ function closeQuietly(handle: fsp.FileHandle): void {
  * ```
  */
 export class File implements AsyncRead, AsyncWrite {
-  private reading: FsOp<fsp.FileReadResult<Uint8Array<ArrayBuffer>>> | null = null;
+  /** NO_READ, READING (the read is in flight) or READ (its result waits for the next poll). */
+  private readState = NO_READ;
+  /** The finished read's byte count (the bytes before `readOffset` were taken), or its error. */
+  private readCount = 0;
+  private readOffset = 0;
+  private readError: Error | null = null;
+  private readonly reader = new HeldWaker(true);
+  /** Runs once the read in flight finishes (a close waits for it: the descriptor stays valid). */
+  private afterRead: (() => void) | null = null;
   private writing: FsOp<{ bytesWritten: number }> | null = null;
   private readBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   private closed = false;
+
+  /** The callback of every `fs.read` of this file: no closure or promise per read. */
+  private readonly onRead = (error: Error | null, bytesRead: number): void => {
+    this.readState = READ;
+    this.readError = error;
+    this.readCount = bytesRead;
+    const after = this.afterRead;
+    if (after !== null) {
+      this.afterRead = null;
+      after();
+    }
+    this.reader.wake();
+  };
 
   /** @internal */
   constructor(
@@ -112,22 +139,37 @@ export class File implements AsyncRead, AsyncWrite {
 
   pollRead(cx: Context, buf: Uint8Array): Poll<number> {
     if (buf.length === 0) return 0;
-    const length = buf.length;
-    let reading = this.reading;
-    if (reading === null) {
+    if (this.readState === NO_READ) {
+      if (this.closed) throw new IoError("the file is closed", "EBADF", "read", this.path);
       // One buffer per file, reused: the read lands here (not in `buf`, which a dropped read's
-      // caller may reuse), then is copied out, so no bytes are lost and nothing is allocated.
+      // caller may reuse while the thread pool still writes), then is copied out, so no bytes
+      // are lost and nothing is allocated. The callback form of `read` needs no promise.
+      const length = buf.length;
       if (this.readBuffer.length < length) this.readBuffer = new Uint8Array(length);
-      const target = this.readBuffer;
-      reading = this.reading = new FsOp("read", this.path, () =>
-        this.handle.read(target, 0, length, null),
-      );
+      this.readState = READING;
+      fsRead(this.handle.fd, this.readBuffer, 0, length, null, this.onRead);
     }
-    const r = reading.poll(cx);
-    if (r === Pending) return Pending;
-    this.reading = null;
-    const n = Math.min(r.bytesRead, buf.length);
-    buf.set(r.buffer.subarray(0, n));
+    if (this.readState === READING) {
+      this.reader.register(cx.waker);
+      return Pending;
+    }
+    const error = this.readError;
+    if (error !== null) {
+      this.readState = NO_READ;
+      this.readError = null;
+      throw IoError.from(error, "read", this.path);
+    }
+    // What a dropped read fetched may be more than this `buf` holds: the rest stays for the next.
+    const start = this.readOffset;
+    const n = Math.min(this.readCount - start, buf.length);
+    const source = this.readBuffer;
+    buf.set(start === 0 && n === source.length ? source : source.subarray(start, start + n));
+    if (start + n === this.readCount) {
+      this.readState = NO_READ;
+      this.readOffset = 0;
+    } else {
+      this.readOffset = start + n;
+    }
     return n;
   }
 
@@ -181,17 +223,25 @@ export class File implements AsyncRead, AsyncWrite {
     return new FsOp("fstat", this.path, () => this.handle.stat());
   }
 
-  /** Closes the file. */
+  /** Closes the file (once a read in flight, if any, has finished). */
   close(): Future<void> {
     this.closed = true;
-    return new FsOp("close", this.path, () => this.handle.close());
+    return new FsOp("close", this.path, () =>
+      this.readState === READING
+        ? new Promise<void>((resolve) => {
+            this.afterRead = resolve;
+          }).then(() => this.handle.close())
+        : this.handle.close(),
+    );
   }
 
   /** Closes the file in the background (errors are reported). Idempotent. */
   drop(): void {
     if (this.closed) return;
     this.closed = true;
-    closeQuietly(this.handle);
+    this.reader.release();
+    if (this.readState === READING) this.afterRead = () => closeQuietly(this.handle);
+    else closeQuietly(this.handle);
   }
 
   [Symbol.dispose](): void {

@@ -125,3 +125,58 @@ test("dropping an open in flight never leaks the descriptor", async () => {
   }
   assert.equal(fds(), before);
 });
+
+test("a dropped read of a large buffer hands its bytes to smaller reads, in order", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "large-then-small.txt");
+  writeFileSync(path, "0123456789");
+  await rt.run(
+    future(function* () {
+      const file = yield* open(path);
+      const first = new MockTask(read(file, new Uint8Array(64)));
+      assert.equal(typeof first.poll(), "symbol", "the read is in flight");
+      first.drop();
+      const small = new Uint8Array(4);
+      const parts: string[] = [];
+      for (;;) {
+        const n = yield* read(file, small);
+        if (n === 0) break;
+        parts.push(dec.decode(small.subarray(0, n)));
+      }
+      assert.deepEqual(parts, ["0123", "4567", "89"]);
+      yield* file.close();
+    }),
+  );
+});
+
+test("closing or dropping a file with a read in flight waits for the read, then closes", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "close-in-flight.txt");
+  writeFileSync(path, "abc");
+  const fds = () => readdirSync("/proc/self/fd").length;
+  const before = fds();
+  await rt.run(
+    future(function* () {
+      const a = yield* open(path);
+      const reading = new MockTask(read(a, new Uint8Array(8)));
+      assert.equal(typeof reading.poll(), "symbol");
+      reading.drop();
+      yield* a.close();
+      const b = yield* open(path);
+      const again = new MockTask(read(b, new Uint8Array(8)));
+      assert.equal(typeof again.poll(), "symbol");
+      again.drop();
+      b.drop();
+      const closed = yield* read(b, new Uint8Array(8)).catch((e: unknown) => e);
+      // The read in flight finishes (its bytes are still delivered); the descriptor closes after.
+      assert.equal(closed, 3);
+      const after = yield* read(b, new Uint8Array(8)).catch((e: unknown) => e);
+      assert.ok(after instanceof IoError);
+      assert.equal(after.code, "EBADF");
+    }),
+  );
+  for (let i = 0; i < 5000 && fds() > before; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  assert.equal(fds(), before);
+});
