@@ -168,14 +168,20 @@ export class SemaphorePermit {
  * output (a `SemaphorePermit`, a mutex guard, ...).
  */
 export abstract class Acquire<P> extends Future<P> {
-  private waiter: Waiter | null = null;
-  private done = false;
+  // `declare`d and assigned in the constructor: with class fields (emitted for ES2022), V8 (Node
+  // 20) constructs a subclass of this class (MutexLock, PermitAcquire) ~3x slower (~24 ns instead
+  // of ~8 ns for this shape).
+  declare private waiter: Waiter | null;
+  declare private done: boolean;
+  declare private readonly semaphore: Semaphore;
+  declare private readonly n: number;
 
-  constructor(
-    private readonly semaphore: Semaphore,
-    private readonly n: number,
-  ) {
+  constructor(semaphore: Semaphore, n: number) {
     super();
+    this.waiter = null;
+    this.done = false;
+    this.semaphore = semaphore;
+    this.n = n;
   }
 
   /** The output once the permits are held (they belong to it from then on). */
