@@ -153,6 +153,11 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
       chunks.length = 0;
       this.head = 0;
       if (this.paused) this.resume();
+    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= chunks.length) {
+      // A reader that never quite catches up: drop the read slots now and then, not per read.
+      chunks.copyWithin(0, this.head);
+      chunks.length -= this.head;
+      this.head = 0;
     }
     return filled;
   }
@@ -265,6 +270,9 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Read slots at the front of the chunk queue that are dropped together (see `take`). */
+const COMPACT_AFTER = 1024;
 
 /** The queue never pauses the stream below this many bytes (a stream's mark may be tiny). */
 const MIN_QUEUE_LIMIT = 16 * 1024;
