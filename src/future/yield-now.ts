@@ -3,7 +3,14 @@ import { Pending, type Poll } from "../task/poll.js";
 import { Future } from "./future.js";
 
 class YieldNow extends Future<void> {
-  private yielded = false;
+  // Declared and assigned in the constructor: no class-field initializer in a Future subclass.
+  declare private yielded: boolean;
+
+  constructor() {
+    super();
+    this.yielded = false;
+  }
+
   poll(cx: Context): Poll<void> {
     if (this.yielded) return undefined;
     this.yielded = true;

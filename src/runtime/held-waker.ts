@@ -30,16 +30,24 @@ import {
  * ```
  */
 export class HeldWaker {
+  // Fields are `declare`d and assigned in the constructor rather than initialized as class fields:
+  // V8 (Node 20) runs a subclass's construction (Waiter, and the lock and channel futures built
+  // on it) markedly slower when a class in the chain has field initializers.
   /** The stored waker: a task (held directly, see `direct`) or an owned clone. */
-  private waker: Waker | null = null;
+  declare private waker: Waker | null;
   /** `waker` is a task kept without a clone (its counts were taken by `holdTaskWaker`). */
-  private direct = false;
+  declare private direct: boolean;
+  declare private readonly wokenByHost: boolean;
 
   /**
    * @param wokenByHost `false` (default): only tasks of the runtime wake this waker, so it is not
    * a way out of a deadlock. `true`: a host callback may wake it (it counts as one).
    */
-  constructor(private readonly wokenByHost = false) {}
+  constructor(wokenByHost = false) {
+    this.waker = null;
+    this.direct = false;
+    this.wokenByHost = wokenByHost;
+  }
 
   /** True while a waker is stored. */
   get isRegistered(): boolean {

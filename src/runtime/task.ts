@@ -36,40 +36,58 @@ export const OBSERVED = 2;
  * polling allocates nothing (the runtime lends one shared `Context`, pointed at each task in turn).
  */
 export class Task<T = unknown> extends Waker {
+  // Declared and assigned in the constructor, not class fields (see Waker): spawning is a hot path.
   /** Bit flags from `task-state.ts`. */
-  state: number;
-  future: Future<T> | null;
+  declare state: number;
+  declare future: Future<T> | null;
   /** NOT_DONE, OUTPUT, FAILED or ABORTED. */
-  outcome = NOT_DONE;
+  declare outcome: number;
   /** The output or the error, once done. */
-  result: unknown = undefined;
+  declare result: unknown;
   /** The waker of whoever awaits the JoinHandle. */
-  joinWaker: Waker | null = null;
-  owner: TaskOwner | null = null;
+  declare joinWaker: Waker | null;
+  declare owner: TaskOwner | null;
   /** DETACHED | OBSERVED. */
-  handleFlags = 0;
+  declare handleFlags: number;
   /** Live clones of this task's waker (wake/drop release one). */
-  wakers = 0;
+  declare wakers: number;
   /** Of those, the clones held by the runtime's own wait structures. */
-  internalWakers = 0;
-  polls = 0;
+  declare internalWakers: number;
+  declare polls: number;
   /** The task's handle until it completes (to report an error if the handle is collected unread). */
-  handle: Future<unknown> | null = null;
+  declare handle: Future<unknown> | null;
   /** Links in the runtime's list of unfinished tasks. */
-  prevTask: Task | null = null;
-  nextTask: Task | null = null;
+  declare prevTask: Task | null;
+  declare nextTask: Task | null;
+  declare readonly id: number;
+  declare readonly scheduler: TaskScheduler;
+  declare readonly name: string | undefined;
 
   constructor(
-    readonly id: number,
+    id: number,
     future: Future<T>,
-    readonly scheduler: TaskScheduler,
-    readonly name: string | undefined,
+    scheduler: TaskScheduler,
+    name: string | undefined,
     state: number,
   ) {
     super(null, TASK_VTABLE, true);
     (this as unknown as { data: unknown }).data = this;
-    this.future = future;
     this.state = state;
+    this.future = future;
+    this.outcome = NOT_DONE;
+    this.result = undefined;
+    this.joinWaker = null;
+    this.owner = null;
+    this.handleFlags = 0;
+    this.wakers = 0;
+    this.internalWakers = 0;
+    this.polls = 0;
+    this.handle = null;
+    this.prevTask = null;
+    this.nextTask = null;
+    this.id = id;
+    this.scheduler = scheduler;
+    this.name = name;
   }
 }
 

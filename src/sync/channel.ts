@@ -328,16 +328,22 @@ export class Receiver<T> {
 }
 
 class Send<T> extends Future<void | Permit<T>> {
-  private waiter: Waiter | null = null;
-  private done = false;
+  // Declared and assigned in the constructor: no class-field initializers in a Future subclass
+  // (V8 constructs such subclasses markedly slower; see HeldWaker).
+  declare private waiter: Waiter | null;
+  declare private done: boolean;
+  declare private readonly chan: Chan<T>;
+  declare private readonly value: T | undefined;
+  /** `true`: send the value; `false`: reserve a slot and complete with a Permit. */
+  declare private readonly sending: boolean;
 
-  constructor(
-    private readonly chan: Chan<T>,
-    private readonly value: T | undefined,
-    /** `true`: send the value; `false`: reserve a slot and complete with a Permit. */
-    private readonly sending: boolean,
-  ) {
+  constructor(chan: Chan<T>, value: T | undefined, sending: boolean) {
     super();
+    this.waiter = null;
+    this.done = false;
+    this.chan = chan;
+    this.value = value;
+    this.sending = sending;
   }
 
   poll(cx: Context): Poll<void | Permit<T>> {
@@ -398,18 +404,24 @@ class Send<T> extends Future<void | Permit<T>> {
 }
 
 class Recv<T> extends Future<T | T[]> {
-  private done = false;
+  // Declared and assigned in the constructor (see Send).
+  declare private done: boolean;
   /** This future stored its waker in the channel (so dropping it must release that waker). */
-  private registered = false;
+  declare private registered: boolean;
+  declare private readonly chan: Chan<T>;
+  declare private readonly receiver: Receiver<T>;
+  /** How many messages at most; `single` makes it `recv` (one value, not an array). */
+  declare private readonly limit: number;
+  declare private readonly single: boolean;
 
-  constructor(
-    private readonly chan: Chan<T>,
-    private readonly receiver: Receiver<T>,
-    /** How many messages at most; `single` makes it `recv` (one value, not an array). */
-    private readonly limit: number,
-    private readonly single: boolean,
-  ) {
+  constructor(chan: Chan<T>, receiver: Receiver<T>, limit: number, single: boolean) {
     super();
+    this.done = false;
+    this.registered = false;
+    this.chan = chan;
+    this.receiver = receiver;
+    this.limit = limit;
+    this.single = single;
   }
 
   poll(cx: Context): Poll<T | T[]> {

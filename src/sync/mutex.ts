@@ -57,10 +57,15 @@ export class Mutex<T> {
  * ```
  */
 export class MutexGuard<T> {
-  private released = false;
+  // Declared and assigned in the constructor, as in the lock futures (no class-field initializers).
+  declare private released: boolean;
+  declare private readonly mutex: Mutex<T>;
 
   /** @internal */
-  constructor(private readonly mutex: Mutex<T>) {}
+  constructor(mutex: Mutex<T>) {
+    this.released = false;
+    this.mutex = mutex;
+  }
 
   /**
    * The protected value.

@@ -9,15 +9,21 @@ import { ChannelClosed } from "./errors.js";
  * may be used from a host callback: counted as a possible host wake).
  */
 class OneshotState<T> extends HeldWaker {
-  value: T | undefined = undefined;
-  hasValue = false;
-  senderAlive = true;
-  receiverAlive = true;
+  // Declared and assigned in the constructor (see HeldWaker: no class-field initializers).
+  declare value: T | undefined;
+  declare hasValue: boolean;
+  declare senderAlive: boolean;
+  declare receiverAlive: boolean;
   /** The waker of `sender.closed()`, made when first needed. */
-  closedWaiter: HeldWaker | null = null;
+  declare closedWaiter: HeldWaker | null;
 
   constructor() {
     super(true);
+    this.value = undefined;
+    this.hasValue = false;
+    this.senderAlive = true;
+    this.receiverAlive = true;
+    this.closedWaiter = null;
   }
 
   /** Takes the sent value out. */

@@ -137,14 +137,18 @@ export class Semaphore {
  * ```
  */
 export class SemaphorePermit {
-  private released = false;
+  // Declared and assigned in the constructor, as in the acquire futures (no class-field initializers).
+  declare private released: boolean;
+  declare private readonly semaphore: Semaphore;
+  /** How many permits this holds. */
+  declare readonly permits: number;
 
   /** @internal */
-  constructor(
-    private readonly semaphore: Semaphore,
-    /** How many permits this holds. */
-    readonly permits: number,
-  ) {}
+  constructor(semaphore: Semaphore, permits: number) {
+    this.released = false;
+    this.semaphore = semaphore;
+    this.permits = permits;
+  }
 
   /** Gives the permits back. Idempotent. */
   release(): void {

@@ -11,18 +11,25 @@ import type { Waker } from "../task/waker.js";
  * simulator, which sees every event, reports such cycles).
  */
 export class Waiter extends HeldWaker {
-  prev: Waiter | null = null;
-  next: Waiter | null = null;
+  // Declared and assigned in the constructor (see HeldWaker: no class-field initializers).
+  declare prev: Waiter | null;
+  declare next: Waiter | null;
   /** True while in a list. */
-  linked = false;
+  declare linked: boolean;
   /** What the waiter still needs (permits) or was granted; meaning is up to the primitive. */
-  needed = 0;
-  assigned = 0;
+  declare needed: number;
+  declare assigned: number;
   /** Set by the primitive when the waiter may proceed (notified, granted, closed). */
-  ready = false;
+  declare ready: boolean;
 
   constructor() {
     super(true);
+    this.prev = null;
+    this.next = null;
+    this.linked = false;
+    this.needed = 0;
+    this.assigned = 0;
+    this.ready = false;
   }
 }
 

@@ -42,20 +42,24 @@ export interface Wake {
  * ```
  */
 export class Waker {
+  // Fields are `declare`d and assigned in the constructor, not class fields: `Task` extends this
+  // class, and V8 (Node 20) constructs a subclass markedly slower when the chain has field
+  // initializers.
   /** The opaque pointer the vtable's functions receive. */
-  readonly data: unknown;
+  declare readonly data: unknown;
   /** The functions that give `data` its meaning. */
-  readonly vtable: RawWakerVTable;
+  declare readonly vtable: RawWakerVTable;
   /** True for a task's own waker as lent to `poll` through `cx.waker`. */
-  readonly borrowed: boolean;
+  declare readonly borrowed: boolean;
   /** LIVE, CONSUMED (by `wake`) or DROPPED. */
-  private use = LIVE;
+  declare private use: number;
 
   /** @internal Use {@link Waker.fromRaw}. */
   constructor(data: unknown, vtable: RawWakerVTable, borrowed = false) {
     this.data = data;
     this.vtable = vtable;
     this.borrowed = borrowed;
+    this.use = LIVE;
   }
 
   /**
