@@ -100,8 +100,12 @@ export class MutexGuard<T> {
 
 /** `Mutex.lock()`: a FIFO wait for the mutex's one permit, completing with the guard. */
 class MutexLock<T> extends Acquire<MutexGuard<T>> {
-  constructor(private readonly mutex: Mutex<T>) {
+  // Declared and assigned in the constructor, not a parameter property (a class field): see Acquire.
+  declare private readonly mutex: Mutex<T>;
+
+  constructor(mutex: Mutex<T>) {
     super(mutex.semaphore, 1);
+    this.mutex = mutex;
   }
 
   protected granted(): MutexGuard<T> {

@@ -237,11 +237,14 @@ export abstract class Acquire<P> extends Future<P> {
 }
 
 class PermitAcquire extends Acquire<SemaphorePermit> {
-  constructor(
-    private readonly owner: Semaphore,
-    private readonly count: number,
-  ) {
+  // Declared and assigned in the constructor, not parameter properties (class fields): see Acquire.
+  declare private readonly owner: Semaphore;
+  declare private readonly count: number;
+
+  constructor(owner: Semaphore, count: number) {
     super(owner, count);
+    this.owner = owner;
+    this.count = count;
   }
 
   protected granted(): SemaphorePermit {
