@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { nodePlatform } from "../platform/node-platform.js";
+export { nodeAsyncContext } from "./async-context.js";
 export {
   appendFile,
   File,

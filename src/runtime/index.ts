@@ -1,3 +1,4 @@
+export type { AsyncContextCarrier, AsyncContextScope } from "./async-context.js";
 export { consumeBudget, remainingBudget, TASK_BUDGET } from "./budget.js";
 export { RuntimeClock } from "./clock.js";
 export { getDefaultRuntime, run, spawn } from "./default-runtime.js";

@@ -9,6 +9,7 @@ import { debugMode, setDebugMode } from "../task/debug.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending } from "../task/poll.js";
 import { Waker } from "../task/waker.js";
+import { type AsyncContextCarrier, checkAsyncContextCarrier } from "./async-context.js";
 import { resetBudget, TASK_BUDGET } from "./budget.js";
 import { RuntimeClock } from "./clock.js";
 import { enterRuntime } from "./current.js";
@@ -62,6 +63,13 @@ export interface RuntimeOptions {
    * site; `"shutdown"` prints it and shuts the runtime down; a function receives it.
    */
   readonly onUnhandledError?: "log" | "shutdown" | ((error: unknown, task: TaskInfo) => void);
+  /**
+   * Carries the host's async context (Node's `AsyncLocalStorage`) into tasks: each task's polls
+   * run in the context it was spawned in (`nodeAsyncContext` from `waker/node`). Off by default:
+   * it costs a capture per spawn and a context switch per poll (measured in `nodeAsyncContext`'s
+   * docs).
+   */
+  readonly asyncContext?: AsyncContextCarrier;
 }
 
 /**
@@ -156,6 +164,13 @@ export class Runtime implements TaskScheduler, HandleHost {
   private shutdownWaiters: (() => void)[] = [];
   private unobserved: FinalizationRegistry<TaskInfo & { error: unknown }> | null = null;
   private readonly drainFn = (): void => this.drain();
+  /** `RuntimeOptions.asyncContext`, or `null`. */
+  private readonly asyncContext: AsyncContextCarrier | null;
+  /** Polls a task (inside its async context scope, when the runtime carries one). */
+  private readonly pollInScope = (task: Task): unknown => {
+    const fut = task.future!;
+    return (task.state & CANCELLED) === 0 ? fut.poll(this.cx) : fut.pollDrop(this.cx);
+  };
   /** The context every poll gets; its waker is the task being polled (valid for that poll only). */
   private readonly cx = new Context(Waker.noop());
 
@@ -172,6 +187,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     this.drainTimeMs = positive(options.drainTimeMs, 4, "drainTimeMs");
     this.policy = schedulingPolicy(options.scheduling);
     this.onUnhandledError = options.onUnhandledError ?? "log";
+    this.asyncContext = checkAsyncContextCarrier(options.asyncContext);
     if (options.clock !== undefined && options.clock !== "real" && options.clock !== "virtual") {
       throw new InvalidArgumentError(
         `Runtime: clock must be "real" or "virtual", got ${describeValue(options.clock)}`,
@@ -433,6 +449,7 @@ export class Runtime implements TaskScheduler, HandleHost {
   ): Task<T> {
     const task = new Task<T>(this.nextId++, fut, this, name, state);
     task.owner = owner;
+    if (this.asyncContext !== null) task.asyncScope = this.asyncContext.capture();
     if (debugMode) spawnSites.set(task, new Error("spawned here"));
     const first = this.firstTask;
     task.nextTask = first;
@@ -522,8 +539,10 @@ export class Runtime implements TaskScheduler, HandleHost {
     const cx = this.cx;
     Context.setWaker(cx, task);
     this.running = task;
+    const scope = task.asyncScope;
     try {
-      result = (state & CANCELLED) === 0 ? fut.poll(cx) : fut.pollDrop(cx);
+      if (scope !== null) result = scope(this.pollInScope, task);
+      else result = (state & CANCELLED) === 0 ? fut.poll(cx) : fut.pollDrop(cx);
     } catch (error) {
       resetBudget(Number.POSITIVE_INFINITY);
       this.running = null;
@@ -545,6 +564,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     task.state = (task.state & ~(RUNNING | SCHEDULED)) | COMPLETE;
     this.externalWakers -= task.wakers - task.internalWakers;
     task.future = null;
+    task.asyncScope = null;
     task.outcome = outcome;
     task.result = outcome === OUTPUT || outcome === FAILED ? result : undefined;
     this.unlink(task);

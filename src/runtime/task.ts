@@ -1,6 +1,7 @@
 import type { Future } from "../future/future.js";
 import { type RawWaker, RawWakerVTable } from "../task/raw-waker.js";
 import { Waker } from "../task/waker.js";
+import type { AsyncContextScope } from "./async-context.js";
 import { COMPLETE } from "./task-state.js";
 
 /** How a task ended. */
@@ -59,6 +60,8 @@ export class Task<T = unknown> extends Waker {
   /** Links in the runtime's list of unfinished tasks. */
   declare prevTask: Task | null;
   declare nextTask: Task | null;
+  /** The host async context its polls run in (`RuntimeOptions.asyncContext`), or `null`. */
+  declare asyncScope: AsyncContextScope | null;
   declare readonly id: number;
   declare readonly scheduler: TaskScheduler;
   declare readonly name: string | undefined;
@@ -85,6 +88,7 @@ export class Task<T = unknown> extends Waker {
     this.handle = null;
     this.prevTask = null;
     this.nextTask = null;
+    this.asyncScope = null;
     this.id = id;
     this.scheduler = scheduler;
     this.name = name;
