@@ -8,6 +8,7 @@ import {
   currentAsyncContext,
   enterAsyncBlock,
   Future,
+  IN_AWAITER,
   leaveAsyncBlock,
   pollAfterCompletion,
   takePolledPending,
@@ -28,9 +29,6 @@ const DONE = 3;
 const NEXT = 0;
 const THROW = 1;
 const RETURN = 2;
-
-/** `GenFuture.waitingOn`: the awaited future is the one in the block's awaiter. */
-const IN_AWAITER: unique symbol = Symbol("in awaiter");
 
 /** `resume` reached a `yield*` of an unshielded future while cancellation is pending. */
 const CANCEL_POINT: unique symbol = Symbol("cancel point");
@@ -129,12 +127,12 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
       this.state = DONE;
       return step.value as Poll<T>;
     }
-    const yielded = step.value;
-    if (takePolledPending(step, this)) {
-      this.waitingOn = IN_AWAITER;
+    const waitingOn = takePolledPending(step, this);
+    if (waitingOn !== null) {
+      this.waitingOn = waitingOn;
       return Pending;
     }
-    return this.resumeWith(cx, yielded) as Poll<T>;
+    return this.resumeWith(cx, step.value) as Poll<T>;
   }
 
   /** Continues `poll` after the generator yielded something `yield*` did not poll (a plain `yield`). */
@@ -279,12 +277,13 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
           this.state = DONE;
           return step.value;
         }
-        const yielded = step.value;
-        if (takePolledPending(step, this)) {
+        const waitingOn = takePolledPending(step, this);
+        if (waitingOn !== null) {
           // `yield*` already polled it with this context: its waker is registered.
-          this.waitingOn = IN_AWAITER;
+          this.waitingOn = waitingOn;
           return Pending;
         }
+        const yielded = step.value;
         if (!(yielded instanceof Future)) {
           mode = THROW;
           input = invalidYield(this.name, yielded);

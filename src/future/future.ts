@@ -162,16 +162,34 @@ export function currentAsyncContext(): Context | null {
 }
 
 /**
- * @internal True (once) when `step`, what the block's generator just yielded, is its awaiter
- * after polling its future to `Pending` (the waker is registered): the driver must not poll that
- * future again. (A flag on the awaiter rather than the future in a module variable: storing a
- * new future into an old object costs a write barrier.)
+ * @internal `GenFuture.waitingOn`: the awaited future is `awaiter.value`, the one in the block's
+ * reused {@link Await}.
  */
-export function takePolledPending(step: unknown, block: AwaiterOwner): boolean {
+export const IN_AWAITER: unique symbol = Symbol("in awaiter");
+
+/**
+ * @internal What the block waits on when `step`, what its generator just yielded, is a `yield*`
+ * that already polled its future to `Pending` (the waker is registered, so the driver must not
+ * poll it again): {@link IN_AWAITER} for the block's awaiter, the future itself for a
+ * {@link SelfAwaitingFuture}. `null` otherwise (a plain `yield`, or a `yield*` that did not poll).
+ * Clears the flag: it is taken once. (A flag on the awaiter rather than the future in a module
+ * variable: storing a new future into an old object costs a write barrier.)
+ */
+export function takePolledPending(
+  step: unknown,
+  block: AwaiterOwner,
+): Future<unknown> | typeof IN_AWAITER | null {
   const awaiter = block.awaiter;
-  if (step !== awaiter || awaiter === null || awaiter.stage !== POLLED_PENDING) return false;
-  awaiter.stage = STARTED;
-  return true;
+  if (step === awaiter) {
+    if (awaiter === null || awaiter.stage !== POLLED_PENDING) return null;
+    awaiter.stage = STARTED;
+    return IN_AWAITER;
+  }
+  if (step instanceof SelfAwaitingFuture && step.stage === POLLED_PENDING) {
+    step.stage = STARTED;
+    return step;
+  }
+  return null;
 }
 
 /** `Await.stage`: `next()` not called yet. */
@@ -400,5 +418,72 @@ class FinallyFuture<T> extends Future<T> {
       this.cleanup = null;
     }
     return undefined;
+  }
+}
+
+/**
+ * @internal A leaf future that is its own `yield*` iterator and iterator result, for the futures
+ * awaited most (channel sends and receives, lock acquires, `yieldNow`): `yield* fut` then polls
+ * `fut` with a direct call that the JIT can inline, instead of going through the block's shared
+ * {@link Await} and a call site that sees every kind of future. Same protocol as {@link Await}:
+ * the first `next()` polls with the active context; `Pending` is flagged for the driver
+ * (`takePolledPending`), which polls it again on wake and resumes the generator with the output.
+ *
+ * Subclasses must not use the names `done`, `value` and `stage` for their own state. A second
+ * `yield*` of the same future goes through a fresh {@link Await} (and polling a completed future
+ * throws there, as for any other).
+ */
+export abstract class SelfAwaitingFuture<T> extends Future<T> {
+  // Declared and assigned in the constructor (no class-field initializers in Future subclasses).
+  /** @internal Iterator result: the `yield*` is complete. */
+  declare done: boolean;
+  /** @internal Iterator result: this future while waiting, then the output. */
+  declare value: unknown;
+  /** @internal FRESH, STARTED or POLLED_PENDING, as {@link Await.stage}. */
+  declare stage: number;
+
+  constructor() {
+    super();
+    this.done = false;
+    this.value = this;
+    this.stage = FRESH;
+  }
+
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    if (this.stage !== FRESH) return super[Symbol.iterator]();
+    return this as unknown as Iterator<Future<unknown>, T, unknown>;
+  }
+
+  /** @internal The `yield*` protocol (see {@link Await.next}). */
+  next(sent?: unknown): this {
+    if (this.stage === FRESH) {
+      this.stage = STARTED;
+      const cx = activeContext;
+      if (cx !== null) {
+        const r = this.poll(cx);
+        if (r !== Pending) {
+          this.done = true;
+          this.value = r;
+        } else {
+          this.stage = POLLED_PENDING;
+        }
+      }
+      return this;
+    }
+    this.done = true;
+    this.value = sent;
+    return this;
+  }
+
+  /** @internal */
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  /** @internal */
+  return(value?: unknown): this {
+    this.done = true;
+    this.value = value;
+    return this;
   }
 }

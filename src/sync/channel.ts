@@ -1,4 +1,4 @@
-import { Future, pollAfterCompletion } from "../future/future.js";
+import { Future, pollAfterCompletion, SelfAwaitingFuture } from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
@@ -327,27 +327,27 @@ export class Receiver<T> {
   }
 }
 
-class Send<T> extends Future<void | Permit<T>> {
+class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
   // Declared and assigned in the constructor: no class-field initializers in a Future subclass
   // (V8 constructs such subclasses markedly slower; see HeldWaker).
   declare private waiter: Waiter | null;
-  declare private done: boolean;
+  declare private finished: boolean;
   declare private readonly chan: Chan<T>;
-  declare private readonly value: T | undefined;
+  declare private readonly message: T | undefined;
   /** `true`: send the value; `false`: reserve a slot and complete with a Permit. */
   declare private readonly sending: boolean;
 
   constructor(chan: Chan<T>, value: T | undefined, sending: boolean) {
     super();
     this.waiter = null;
-    this.done = false;
+    this.finished = false;
     this.chan = chan;
-    this.value = value;
+    this.message = value;
     this.sending = sending;
   }
 
   poll(cx: Context): Poll<void | Permit<T>> {
-    if (this.done) throw pollAfterCompletion(this);
+    if (this.finished) throw pollAfterCompletion(this);
     const chan = this.chan;
     let waiter = this.waiter;
     if (waiter === null) {
@@ -368,8 +368,8 @@ class Send<T> extends Future<void | Permit<T>> {
   }
 
   override drop(): void {
-    if (this.done) return;
-    this.done = true;
+    if (this.finished) return;
+    this.finished = true;
     const waiter = this.waiter;
     if (waiter === null) return;
     this.chan.sendWaiters.cancel(waiter);
@@ -387,25 +387,25 @@ class Send<T> extends Future<void | Permit<T>> {
 
   /** We hold a reserved slot: fill it (send) or hand it out (reserve). */
   private complete(): void | Permit<T> {
-    this.done = true;
+    this.finished = true;
     this.waiter?.release();
     const chan = this.chan;
     if (!this.sending) return new Permit(chan);
     chan.reserved--;
-    if (chan.receiverDropped) throw new ChannelClosed("the receiver was dropped", this.value);
-    chan.push(this.value as T);
+    if (chan.receiverDropped) throw new ChannelClosed("the receiver was dropped", this.message);
+    chan.push(this.message as T);
     return undefined;
   }
 
   private fail(): never {
     this.drop();
-    throw new ChannelClosed("the channel is closed", this.value);
+    throw new ChannelClosed("the channel is closed", this.message);
   }
 }
 
-class Recv<T> extends Future<T | T[]> {
+class Recv<T> extends SelfAwaitingFuture<T | T[]> {
   // Declared and assigned in the constructor (see Send).
-  declare private done: boolean;
+  declare private finished: boolean;
   /** This future stored its waker in the channel (so dropping it must release that waker). */
   declare private registered: boolean;
   declare private readonly chan: Chan<T>;
@@ -416,7 +416,7 @@ class Recv<T> extends Future<T | T[]> {
 
   constructor(chan: Chan<T>, receiver: Receiver<T>, limit: number, single: boolean) {
     super();
-    this.done = false;
+    this.finished = false;
     this.registered = false;
     this.chan = chan;
     this.receiver = receiver;
@@ -425,18 +425,18 @@ class Recv<T> extends Future<T | T[]> {
   }
 
   poll(cx: Context): Poll<T | T[]> {
-    if (this.done) throw pollAfterCompletion(this);
+    if (this.finished) throw pollAfterCompletion(this);
     const chan = this.chan;
     if (!chan.buffer.isEmpty()) {
       if (!consumeBudget(cx)) return Pending;
-      this.done = true;
+      this.finished = true;
       if (this.single) return this.receiver.take();
       const out: T[] = [];
       while (out.length < this.limit && !chan.buffer.isEmpty()) out.push(this.receiver.take());
       return out;
     }
     if (chan.exhausted()) {
-      this.done = true;
+      this.finished = true;
       throw new ChannelClosed("the channel is closed and empty");
     }
     chan.receiver.register(cx.waker);
@@ -445,8 +445,8 @@ class Recv<T> extends Future<T | T[]> {
   }
 
   override drop(): void {
-    if (this.done) return;
-    this.done = true;
+    if (this.finished) return;
+    this.finished = true;
     if (this.registered) this.chan.receiver.release();
   }
 

@@ -104,11 +104,15 @@ export class OneshotSender<T> {
  * Cancel safety: dropping a wait loses nothing unless the receiver itself is dropped.
  */
 export class OneshotReceiver<T> extends Future<T> {
-  private done = false;
+  // Declared and assigned in the constructor (no class-field initializers in Future subclasses).
+  declare private done: boolean;
+  declare private readonly state: OneshotState<T>;
 
   /** @internal */
-  constructor(private readonly state: OneshotState<T>) {
+  constructor(state: OneshotState<T>) {
     super();
+    this.done = false;
+    this.state = state;
   }
 
   /**

@@ -1,0 +1,157 @@
+/**
+ * SelfAwaitingFuture: a leaf future that is its own `yield*` iterator (channel sends and receives,
+ * lock acquires, yieldNow). The driver must treat it exactly as a future behind the shared
+ * awaiter: polled in line once, never polled twice for one wake, dropped on cancellation, and a
+ * second `yield*` of a finished one is a contract error, not a stale value.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { SelfAwaitingFuture } from "../../src/future/future.js";
+import {
+  type AsyncGenerator,
+  type Context,
+  type Future,
+  future,
+  Pending,
+  type Poll,
+  type Waker,
+} from "../../src/index.js";
+import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
+import { Leaf } from "./leaf.js";
+
+/** A self-awaiting leaf completed from outside, counting polls and drops. */
+class SelfLeaf<T> extends SelfAwaitingFuture<T> {
+  polls = 0;
+  drops = 0;
+  pollsAfterEnd = 0;
+  private result: { value: T } | null = null;
+  private finished = false;
+  private waker: Waker | null = null;
+
+  poll(cx: Context): Poll<T> {
+    this.polls++;
+    if (this.finished || this.drops > 0) {
+      this.pollsAfterEnd++;
+      throw new Error("self leaf polled after it ended");
+    }
+    if (this.result !== null) {
+      this.finished = true;
+      return this.result.value;
+    }
+    this.waker = cx.waker.clone();
+    return Pending;
+  }
+
+  override drop(): void {
+    this.drops++;
+    this.waker?.drop();
+    this.waker = null;
+  }
+
+  resolve(value: T): void {
+    this.result = { value };
+    const waker = this.waker;
+    this.waker = null;
+    waker?.wake();
+  }
+}
+
+describe("SelfAwaitingFuture under yield*", () => {
+  test("ready at once: completes in line, one poll, no suspension", () => {
+    const leaf = new SelfLeaf<number>();
+    leaf.resolve(1);
+    const task = new MockTask(
+      future(function* () {
+        return (yield* leaf) + 1;
+      }),
+    );
+    assert.equal(assertReady(task.poll()), 2);
+    assert.equal(leaf.polls, 1);
+  });
+
+  test("Pending, then woken: polled in line once, once more by the driver on the wake", () => {
+    const leaf = new SelfLeaf<string>();
+    const task = new MockTask(
+      future(function* () {
+        return `got ${yield* leaf}`;
+      }),
+    );
+    assertPending(task.poll());
+    assert.equal(leaf.polls, 1);
+    assertPending(task.poll()); // spurious: the driver polls it, the body stays put
+    assert.equal(leaf.polls, 2);
+    leaf.resolve("x");
+    assert.equal(task.isWoken(), true);
+    assert.equal(assertReady(task.poll()), "got x");
+    assert.equal(leaf.polls, 3);
+    assert.equal(leaf.pollsAfterEnd, 0);
+  });
+
+  test("alternating with ordinary futures in one block, each Pending once", () => {
+    const selves = [new SelfLeaf<number>(), new SelfLeaf<number>(), new SelfLeaf<number>()];
+    const plain = [new Leaf<number>(), new Leaf<number>(), new Leaf<number>()];
+    const task = new MockTask(
+      future(function* () {
+        let sum = 0;
+        for (let i = 0; i < 3; i++) {
+          sum += yield* selves[i]!;
+          sum += yield* plain[i]!;
+        }
+        return sum;
+      }),
+    );
+    for (let i = 0; i < 3; i++) {
+      assertPending(task.poll());
+      selves[i]!.resolve(1);
+      assertPending(task.poll());
+      plain[i]!.resolve(10);
+    }
+    assert.equal(assertReady(task.poll()), 33);
+    for (const leaf of selves) assert.equal(leaf.polls, 2);
+    for (const leaf of plain) assert.equal(leaf.polls, 2);
+  });
+
+  test("a second yield* of a finished future is a contract error, not its old value", () => {
+    const leaf = new SelfLeaf<number>();
+    leaf.resolve(5);
+    const task = new MockTask(
+      future(function* () {
+        const first = yield* leaf;
+        const second = yield* leaf;
+        return first + second;
+      }),
+    );
+    assert.throws(() => task.poll(), /polled after it ended/);
+    assert.equal(leaf.pollsAfterEnd, 1);
+  });
+
+  test("dropping the task while it waits drops the future once and runs the finally", () => {
+    const leaf = new SelfLeaf<number>();
+    let cleaned = 0;
+    const task = new MockTask(
+      future(function* () {
+        try {
+          return yield* leaf;
+        } finally {
+          cleaned++;
+        }
+      }),
+    );
+    assertPending(task.poll());
+    task.drop();
+    assert.equal(leaf.drops, 1);
+    assert.equal(cleaned, 1);
+  });
+
+  test("a plain `yield` (no star) of one is polled by the driver", () => {
+    const leaf = new SelfLeaf<number>();
+    const gen = function* (): Generator<Future<unknown>, number, unknown> {
+      return (yield leaf) as number;
+    };
+    const task = new MockTask(future(gen as () => AsyncGenerator<number>));
+    assertPending(task.poll());
+    assert.equal(leaf.polls, 1);
+    leaf.resolve(9);
+    assert.equal(assertReady(task.poll()), 9);
+  });
+});
