@@ -19,6 +19,7 @@ import {
   type JoinHandle,
   type Runtime,
   read,
+  readExact,
   UnexpectedEof,
   writeAll,
 } from "../../src/index.js";
@@ -129,7 +130,7 @@ const wakerClient = asyncFn(function* (
     stamp(msg, j);
     const t0 = performance.now();
     yield* writeAll(conn, msg);
-    if (!(yield* readMessage(conn, echo))) throw new UnexpectedEof(0, MSG);
+    yield* readExact(conn, echo);
     rtt[offset + j] = performance.now() - t0;
     if (matches(echo, msg)) ok++;
     echo[0] = echo[1] = echo[2] = echo[MSG - 1] = 0;
@@ -141,10 +142,10 @@ const wakerClient = asyncFn(function* (
 /**
  * waker: `TcpListener` + one `rt.spawn`ed server task per connection (a whole 1 KiB message
  * read into its buffer, then `writeAll` it back), 100 `TcpStream` clients, each an `rt.spawn`ed
- * `asyncFn` task looping `writeAll` + a whole-message read; all on the shared runtime. Each
- * connection reuses one message buffer, as the native client does (`readExact`, which returns a
- * fresh array per message, costs about 1.5-2 µs more per message on each side, mostly the
- * ArrayBuffer's allocation and sweeping).
+ * `asyncFn` task looping `writeAll` + `readExact(conn, echo)`; all on the shared runtime. Each
+ * connection reuses one message buffer, as the native client does (`readExact(conn, n)`, which
+ * returns a fresh array per message, costs about 1.5-2 µs more per message on each side, mostly
+ * the ArrayBuffer's allocation and sweeping).
  */
 export function tcpEchoWaker(n: number): Promise<Sample> {
   const rt = wakerRuntime;
@@ -325,6 +326,6 @@ export const tcpEcho: Workload = {
     native:
       "node:net server + clients, async functions; whole messages via the socket's async iterator, socket.write",
     waker:
-      "TcpListener + TcpStream, asyncFn tasks (rt.spawn) looping a whole-message read (yield* read into one reused 1 KiB buffer per connection) / writeAll",
+      "TcpListener + TcpStream, asyncFn tasks (rt.spawn) server: a whole-message read (yield* read into one reused 1 KiB buffer) then writeAll; client: writeAll then yield* readExact(conn, buf) into one reused buffer",
   },
 };

@@ -51,15 +51,16 @@ export function read(reader: AsyncRead, buf: Uint8Array): Future<number> {
 }
 
 class ReadExact extends Future<Uint8Array> {
-  private readonly out: Uint8Array;
-  private filled = 0;
-  private done = false;
-  constructor(
-    private readonly reader: AsyncRead,
-    n: number,
-  ) {
+  declare private readonly reader: AsyncRead;
+  declare private readonly out: Uint8Array;
+  declare private filled: number;
+  declare private done: boolean;
+  constructor(reader: AsyncRead, out: Uint8Array) {
     super();
-    this.out = new Uint8Array(n);
+    this.reader = reader;
+    this.out = out;
+    this.filled = 0;
+    this.done = false;
   }
   poll(cx: Context): Poll<Uint8Array> {
     if (this.done) throw pollAfterCompletion(this);
@@ -81,22 +82,31 @@ class ReadExact extends Future<Uint8Array> {
 }
 
 /**
- * A future of exactly `n` bytes.
+ * A future of exactly `n` bytes, in a new array; or, given a buffer, one that fills the whole
+ * buffer and completes with it (Rust's `read_exact(&mut buf)`: no allocation per read, for a loop
+ * that reuses one buffer).
  *
  * @example
  * ```ts
  * const header = yield* readExact(conn, 4);
+ * const frame = new Uint8Array(1024);
+ * yield* readExact(conn, frame); // fills frame
  * ```
  * @throws {UnexpectedEof} when the stream ends first.
  * @throws {RangeError} when `n` is not an integer >= 0.
  *
- * Cancel safety: not cancel-safe: bytes read before the drop are lost.
+ * Cancel safety: not cancel-safe: bytes read before the drop are lost (with a buffer, they are in
+ * its first bytes, but how many is not reported).
  */
-export function readExact(reader: AsyncRead, n: number): Future<Uint8Array> {
+export function readExact(reader: AsyncRead, n: number | Uint8Array): Future<Uint8Array> {
+  const checked = checkReader(reader, "readExact");
+  if (n instanceof Uint8Array) return new ReadExact(checked, n);
   if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`readExact: expected an integer >= 0, got ${describeValue(n)}`);
+    throw new RangeError(
+      `readExact: expected an integer >= 0 or a Uint8Array, got ${describeValue(n)}`,
+    );
   }
-  return new ReadExact(checkReader(reader, "readExact"), n);
+  return new ReadExact(checked, new Uint8Array(n));
 }
 
 class ReadToEnd extends Future<Uint8Array> {

@@ -88,6 +88,31 @@ test("readExact and UnexpectedEof", async () => {
   );
 });
 
+test("readExact into a buffer fills the whole buffer across short reads and returns it", async () => {
+  const rt = new Runtime();
+  const [a, b] = duplex(3); // at most 3 bytes in flight: the fill takes several reads
+  const frame = new Uint8Array(8);
+  const result = await rt.run(
+    future(function* () {
+      rt.spawn(
+        future(function* () {
+          yield* writeAll(a, bytes("abcdefgh12"));
+          yield* shutdown(a);
+        }),
+      );
+      const filled = yield* readExact(b, frame);
+      const error = yield* readExact(b, new Uint8Array(4)).catch((e: unknown) => e);
+      return { filled, error };
+    }),
+  );
+  assert.equal(result.filled, frame);
+  assert.equal(dec.decode(frame), "abcdefgh");
+  assert.ok(result.error instanceof UnexpectedEof);
+  assert.equal(result.error.received, 2);
+  assert.equal(result.error.expected, 4);
+  assert.throws(() => readExact(b, "8" as never), /an integer >= 0 or a Uint8Array/);
+});
+
 test("BufReader: readLine handles \\r\\n, \\n, a last line without newline, then undefined", async () => {
   const rt = new Runtime();
   const [a, b] = duplex(5);
