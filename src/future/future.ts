@@ -226,23 +226,9 @@ export class Await {
   }
 
   next(sent?: unknown): this {
-    if (this.stage === FRESH) {
-      this.stage = STARTED;
-      const cx = activeContext;
-      if (cx !== null) {
-        const r = (this.value as Future<unknown>).poll(cx);
-        if (r !== Pending) {
-          this.done = true;
-          this.value = r;
-        } else {
-          this.stage = POLLED_PENDING;
-        }
-      }
-      return this;
-    }
-    this.done = true;
-    this.value = sent;
-    return this;
+    if (this.stage !== FRESH) return finishYield(this, sent);
+    const cx = startYield(this);
+    return cx === null ? this : settleYield(this, (this.value as Future<unknown>).poll(cx));
   }
 
   throw(error: unknown): never {
@@ -250,10 +236,39 @@ export class Await {
   }
 
   return(value?: unknown): this {
-    this.done = true;
-    this.value = value;
-    return this;
+    return finishYield(this, value);
   }
+}
+
+/** The state a `yield*` iterator keeps: it is its own iterator result. */
+interface YieldState {
+  done: boolean;
+  value: unknown;
+  stage: number;
+}
+
+/** First `next()` of a `yield*`: marks it started; the context to poll with (`null`: do not poll). */
+function startYield(it: YieldState): Context | null {
+  it.stage = STARTED;
+  return activeContext;
+}
+
+/** After the in-line poll: done with the output, or flagged Pending for the driver. */
+function settleYield<I extends YieldState>(it: I, r: unknown): I {
+  if (r === Pending) {
+    it.stage = POLLED_PENDING;
+  } else {
+    it.done = true;
+    it.value = r;
+  }
+  return it;
+}
+
+/** The `yield*` is over: `value` is what the generator receives (or returns). */
+function finishYield<I extends YieldState>(it: I, value: unknown): I {
+  it.done = true;
+  it.value = value;
+  return it;
 }
 
 /** Throws when `value` is not a future; `where` names the API for the message. */
@@ -454,25 +469,14 @@ export abstract class SelfAwaitingFuture<T> extends Future<T> {
     return this as unknown as Iterator<Future<unknown>, T, unknown>;
   }
 
-  /** @internal The `yield*` protocol (see {@link Await.next}). */
+  /**
+   * @internal The `yield*` protocol (see {@link Await.next}), with a `poll` call site of its own:
+   * it sees the few subclasses only, not every kind of future that the awaiter's site sees.
+   */
   next(sent?: unknown): this {
-    if (this.stage === FRESH) {
-      this.stage = STARTED;
-      const cx = activeContext;
-      if (cx !== null) {
-        const r = this.poll(cx);
-        if (r !== Pending) {
-          this.done = true;
-          this.value = r;
-        } else {
-          this.stage = POLLED_PENDING;
-        }
-      }
-      return this;
-    }
-    this.done = true;
-    this.value = sent;
-    return this;
+    if (this.stage !== FRESH) return finishYield(this, sent);
+    const cx = startYield(this);
+    return cx === null ? this : settleYield(this, this.poll(cx));
   }
 
   /** @internal */
@@ -482,8 +486,6 @@ export abstract class SelfAwaitingFuture<T> extends Future<T> {
 
   /** @internal */
   return(value?: unknown): this {
-    this.done = true;
-    this.value = value;
-    return this;
+    return finishYield(this, value);
   }
 }
