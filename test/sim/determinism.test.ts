@@ -34,7 +34,7 @@ import {
   type Simulation,
   simulate,
 } from "../../src/sim/index.js";
-import { loggedRun } from "./support.js";
+import { loggedRun, seedsRun } from "./support.js";
 
 const SERVER = "10.0.0.1";
 
@@ -140,6 +140,7 @@ const SEEDS = 1000;
 
 test(`${SEEDS} seeds of a 100-task program with timers, channels and TCP traffic, each run twice: identical event logs`, () => {
   const report = explore({ seeds: SEEDS, determinism: true }, program);
+  assert.equal(report.seeds, seedsRun(SEEDS));
   assert.equal(report.runs, 2 * report.seeds);
   assert.ok(report.maxPolls > 300, `${report.maxPolls} polls in the longest run`);
 });
