@@ -3,6 +3,13 @@ import { describeValue, InvalidArgumentError } from "../task/errors.js";
 /**
  * Runs `fn(arg)` inside a host async context captured earlier and returns what it returns (or
  * throws what it throws). Node's `AsyncLocalStorage.snapshot()` returns such a function.
+ *
+ * @example
+ * ```ts
+ * const resource = new AsyncResource("my.Task");
+ * const scope: AsyncContextScope = (fn, arg) => resource.runInAsyncScope(fn, undefined, arg);
+ * scope((n) => n + 1, 41); // 42, run in the context `resource` was created in
+ * ```
  */
 export type AsyncContextScope = <A, R>(fn: (arg: A) => R, arg: A) => R;
 
