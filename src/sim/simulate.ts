@@ -51,7 +51,10 @@ export interface SimulateOptions {
   readonly maxSteps?: number;
   /** Virtual milliseconds before the run fails (default 7 days). */
   readonly maxTime?: number;
-  /** Record the event log (`sim.events`): polls, wakes, time jumps, `sim.log` lines. Default off. */
+  /**
+   * Record the event log (`sim.events`): polls, wakes, time jumps, the deliveries and faults of the
+   * run's simulated networks, and `sim.log` lines. Default off.
+   */
   readonly log?: boolean;
   /** Let `fault()` points fire (default `true`); `false` turns every one off. */
   readonly faults?: boolean;
@@ -164,7 +167,17 @@ export class Simulation implements FaultSource {
    */
   createNetwork(options: Omit<SimNetworkOptions, "random"> = {}): SimNetwork {
     const stream = STREAM_NETWORK + 16 * this.networks++;
-    return new SimNetwork({ ...options, random: seededRandom(deriveSeed(this.seed, stream)) });
+    const random = seededRandom(deriveSeed(this.seed, stream));
+    const events = this.events;
+    if (events === null) return new SimNetwork({ ...options, random });
+    // The run keeps an event log: every delivery and fault goes into it too, so a determinism
+    // check compares the network's events, not only the polls they cause.
+    const userTrace = options.trace;
+    const trace = (line: string): void => {
+      events.push(line);
+      userTrace?.(line);
+    };
+    return new SimNetwork({ ...options, trace, random });
   }
 
   /** @internal See `fault()`. */

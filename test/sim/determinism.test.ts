@@ -152,7 +152,15 @@ test("the same under PCT scheduling (200 seeds x 2)", () => {
 test("the event log has polls, wakes, time jumps and the program's output", () => {
   const { error, events } = loggedRun({ seed: 5 }, program);
   assert.equal(error, "ok");
-  for (const kind of ["poll ", "wake ", "time ", "log client 3 got", "log total", "end ok"]) {
+  for (const kind of [
+    "poll ",
+    "wake ",
+    "time ",
+    "net ",
+    "log client 3 got",
+    "log total",
+    "end ok",
+  ]) {
     assert.ok(
       events.some((e) => e.startsWith(kind)),
       `an event starting with ${JSON.stringify(kind)}`,
