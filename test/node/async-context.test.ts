@@ -113,7 +113,7 @@ test("enterWith inside a task never leaks into another task polled in the same d
   assert.equal(store.getStore(), undefined);
 });
 
-test("a failing task's error still reaches its joiner, and the context is released when it completes", async () => {
+test("a task that throws inside its context: the error (made in that context) reaches its joiner", async () => {
   const rt = new Runtime({ asyncContext: nodeAsyncContext });
   const failing = asyncFn(function* () {
     yield* yieldNow();
