@@ -3,7 +3,7 @@ import { Pending, type Poll } from "../task/poll.js";
 import { Future } from "./future.js";
 
 class YieldNow extends Future<void> {
-  // Declared and assigned in the constructor: no class-field initializer in a Future subclass.
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private yielded: boolean;
 
   constructor() {

@@ -30,9 +30,7 @@ import {
  * ```
  */
 export class HeldWaker {
-  // Fields are `declare`d and assigned in the constructor rather than initialized as class fields:
-  // V8 (Node 20) runs a subclass's construction (Waiter, and the lock and channel futures built
-  // on it) markedly slower when a class in the chain has field initializers.
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   /** The stored waker: a task (held directly, see `direct`) or an owned clone. */
   declare private waker: Waker | null;
   /** `waker` is a task kept without a clone (its counts were taken by `holdTaskWaker`). */

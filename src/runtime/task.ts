@@ -37,7 +37,7 @@ export const OBSERVED = 2;
  * polling allocates nothing (the runtime lends one shared `Context`, pointed at each task in turn).
  */
 export class Task<T = unknown> extends Waker {
-  // Declared and assigned in the constructor, not class fields (see Waker): spawning is a hot path.
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   /** Bit flags from `task-state.ts`. */
   declare state: number;
   declare future: Future<T> | null;

@@ -57,7 +57,7 @@ export class Mutex<T> {
  * ```
  */
 export class MutexGuard<T> {
-  // Declared and assigned in the constructor, as in the lock futures (no class-field initializers).
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private released: boolean;
   declare private readonly mutex: Mutex<T>;
 
@@ -100,7 +100,7 @@ export class MutexGuard<T> {
 
 /** `Mutex.lock()`: a FIFO wait for the mutex's one permit, completing with the guard. */
 class MutexLock<T> extends Acquire<MutexGuard<T>> {
-  // Declared and assigned in the constructor, not a parameter property (a class field): see Acquire.
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private readonly mutex: Mutex<T>;
 
   constructor(mutex: Mutex<T>) {

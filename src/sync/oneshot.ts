@@ -9,7 +9,7 @@ import { ChannelClosed } from "./errors.js";
  * may be used from a host callback: counted as a possible host wake).
  */
 class OneshotState<T> extends HeldWaker {
-  // Declared and assigned in the constructor (see HeldWaker: no class-field initializers).
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare value: T | undefined;
   declare hasValue: boolean;
   declare senderAlive: boolean;
@@ -104,7 +104,7 @@ export class OneshotSender<T> {
  * Cancel safety: dropping a wait loses nothing unless the receiver itself is dropped.
  */
 export class OneshotReceiver<T> extends Future<T> {
-  // Declared and assigned in the constructor (no class-field initializers in Future subclasses).
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private done: boolean;
   declare private readonly state: OneshotState<T>;
 

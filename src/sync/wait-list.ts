@@ -11,7 +11,7 @@ import type { Waker } from "../task/waker.js";
  * simulator, which sees every event, reports such cycles).
  */
 export class Waiter extends HeldWaker {
-  // Declared and assigned in the constructor (see HeldWaker: no class-field initializers).
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare prev: Waiter | null;
   declare next: Waiter | null;
   /** True while in a list. */

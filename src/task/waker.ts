@@ -42,9 +42,7 @@ export interface Wake {
  * ```
  */
 export class Waker {
-  // Fields are `declare`d and assigned in the constructor, not class fields: `Task` extends this
-  // class, and V8 (Node 20) constructs a subclass markedly slower when the chain has field
-  // initializers.
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   /** The opaque pointer the vtable's functions receive. */
   declare readonly data: unknown;
   /** The functions that give `data` its meaning. */
