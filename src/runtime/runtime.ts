@@ -153,8 +153,6 @@ export class Runtime implements TaskScheduler, HandleHost {
   private readonly drainTimeMs: number;
   private readonly onUnhandledError: RuntimeOptions["onUnhandledError"];
   private armed = false;
-  /** The task being polled now. */
-  private running: Task | null = null;
   private draining = false;
   private closed = false;
   private nextId = 1;
@@ -166,8 +164,11 @@ export class Runtime implements TaskScheduler, HandleHost {
   private readonly drainFn = (): void => this.drain();
   /** `RuntimeOptions.asyncContext`, or `null`. */
   private readonly asyncContext: AsyncContextCarrier | null;
-  /** Polls a task (inside its async context scope, when the runtime carries one). */
-  private readonly pollInScope = (task: Task): unknown => {
+  /** Polls a task inside its async context scope (`RuntimeOptions.asyncContext`). */
+  private pollInScope(task: Task): unknown {
+    return task.asyncScope!(this.pollTask, task);
+  }
+  private readonly pollTask = (task: Task): unknown => {
     const fut = task.future!;
     return (task.state & CANCELLED) === 0 ? fut.poll(this.cx) : fut.pollDrop(this.cx);
   };
@@ -413,9 +414,15 @@ export class Runtime implements TaskScheduler, HandleHost {
     else owner.reject(new Cancelled(`the root task ${taskLabel(task)} was cancelled`));
   }
 
+  /** The task being polled now, or `null` between polls. */
+  private runningTask(): Task | null {
+    const task = this.cx.waker;
+    return this.draining && task instanceof Task && (task.state & RUNNING) !== 0 ? task : null;
+  }
+
   /** @internal A cleanup error that could not be thrown (another error was being thrown). */
   reportCleanupError(error: unknown): void {
-    const task = this.running;
+    const task = this.runningTask();
     this.reportError(
       error,
       task === null ? { id: 0, name: "cleanup", spawnSite: undefined } : infoOf(task),
@@ -470,23 +477,15 @@ export class Runtime implements TaskScheduler, HandleHost {
     this.draining = true;
     const previous = enterRuntime(this);
     const previousRandom = setRandomSource(this.random);
-    const queue = this.queue;
-    const budget = this.drainBudget;
-    const deadline = this.platform.now() + this.drainTimeMs;
-    let polls = 0;
     try {
-      const policy = this.policy;
-      for (;;) {
-        const task = policy === null ? queue.shift() : policy.next(queue);
-        if (task === undefined) break;
-        this.runTask(task);
-        if (++polls >= budget || ((polls & 63) === 0 && this.platform.now() >= deadline)) break;
-      }
+      this.pollReady(this.drainBudget, this.platform.now() + this.drainTimeMs, null);
     } finally {
       this.draining = false;
+      resetBudget(Number.POSITIVE_INFINITY);
       enterRuntime(previous);
       setRandomSource(previousRandom);
     }
+    const queue = this.queue;
     if (!queue.isEmpty()) {
       this.armed = true;
       this.platform.setImmediate(this.drainFn);
@@ -508,17 +507,13 @@ export class Runtime implements TaskScheduler, HandleHost {
     const previous = enterRuntime(this);
     const previousRandom = setRandomSource(this.random);
     try {
-      const policy = this.policy;
       while ((task.state & COMPLETE) === 0) {
-        const next = policy === null ? this.queue.shift() : policy.next(this.queue);
-        if (next === undefined) {
-          if (this.idleDrivers()) continue;
-          break;
-        }
-        this.runTask(next);
+        this.pollReady(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, task);
+        if ((task.state & COMPLETE) !== 0 || !this.idleDrivers()) break;
       }
     } finally {
       this.draining = false;
+      resetBudget(Number.POSITIVE_INFINITY);
       enterRuntime(previous);
       setRandomSource(previousRandom);
     }
@@ -528,39 +523,58 @@ export class Runtime implements TaskScheduler, HandleHost {
     }
   }
 
-  private runTask(task: Task): void {
-    const state = task.state;
-    if ((state & COMPLETE) !== 0) return;
-    task.state = (state & ~SCHEDULED) | RUNNING;
-    task.polls++;
-    resetBudget(TASK_BUDGET);
-    const fut = task.future!;
-    let result: unknown;
+  /**
+   * The executor's loop: polls ready tasks in turn until none is ready, `limit` polls ran, the
+   * clock passed `deadline` (checked every 64 polls), or `until` completed.
+   *
+   * One task poll is written out here rather than called: V8 inlines a bounded amount of code
+   * into one optimized function, and with the poll in a method of its own, the task's future and
+   * the leaf futures under it did not fit; with it here, the whole hot path of a task switch
+   * (dequeue, the block's poll, the leaf's poll and wake, requeue) compiles into this function.
+   * Everything a plain Pending poll does not need (completion, errors, async-context scopes,
+   * scheduling policies) stays in methods of its own.
+   */
+  private pollReady(limit: number, deadline: number, until: Task | null): void {
+    const queue = this.queue;
+    const policy = this.policy;
     const cx = this.cx;
-    Context.setWaker(cx, task);
-    this.running = task;
-    const scope = task.asyncScope;
-    try {
-      if (scope !== null) result = scope(this.pollInScope, task);
-      else result = (state & CANCELLED) === 0 ? fut.poll(cx) : fut.pollDrop(cx);
-    } catch (error) {
-      resetBudget(Number.POSITIVE_INFINITY);
-      this.running = null;
-      this.complete(task, FAILED, error);
-      return;
+    let polls = 0;
+    for (;;) {
+      const task = policy === null ? queue.shift() : policy.next(queue);
+      if (task === undefined) return;
+      const state = task.state;
+      if ((state & COMPLETE) === 0) {
+        task.state = (state & ~SCHEDULED) | RUNNING;
+        task.polls++;
+        resetBudget(TASK_BUDGET);
+        Context.setWaker(cx, task);
+        let result: unknown;
+        try {
+          result =
+            task.asyncScope !== null
+              ? this.pollInScope(task)
+              : (state & CANCELLED) === 0
+                ? task.future!.poll(cx)
+                : task.future!.pollDrop(cx);
+        } catch (error) {
+          result = Pending;
+          this.complete(task, FAILED, error);
+        }
+        if (result !== Pending) {
+          this.complete(task, (state & CANCELLED) === 0 ? OUTPUT : ABORTED, result);
+        } else if ((task.state & RUNNING) !== 0) {
+          const after = task.state & ~RUNNING;
+          task.state = after;
+          if ((after & SCHEDULED) !== 0) queue.push(task);
+        }
+        if (until !== null && (until.state & COMPLETE) !== 0) return;
+      }
+      if (++polls >= limit || ((polls & 63) === 0 && this.platform.now() >= deadline)) return;
     }
-    resetBudget(Number.POSITIVE_INFINITY);
-    this.running = null;
-    if (result === Pending) {
-      const after = task.state & ~RUNNING;
-      task.state = after;
-      if ((after & SCHEDULED) !== 0) this.queue.push(task);
-      return;
-    }
-    this.complete(task, (state & CANCELLED) === 0 ? OUTPUT : ABORTED, result);
   }
 
   private complete(task: Task, outcome: number, result: unknown): void {
+    resetBudget(Number.POSITIVE_INFINITY);
     task.state = (task.state & ~(RUNNING | SCHEDULED)) | COMPLETE;
     this.externalWakers -= task.wakers - task.internalWakers;
     task.future = null;
