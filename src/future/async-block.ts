@@ -96,42 +96,65 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
 
   poll(cx: Context): Poll<T> {
     if (this.state !== RUNNING) throw pollAfterCompletion(this);
-    const current = this.current;
+    const waitingOn = this.waitingOn;
     let input: unknown;
-    if (current !== null) {
+    if (waitingOn !== null) {
       try {
-        input = current.poll(cx);
+        input = (
+          waitingOn === IN_AWAITER ? (this.awaiter!.value as Future<unknown>) : waitingOn
+        ).poll(cx);
       } catch (error) {
-        this.current = null;
-        return this.resume(cx, THROW, error) as Poll<T>;
+        return this.childFailed(cx, error) as Poll<T>;
       }
       if (input === Pending) return Pending;
-      this.current = null;
+      this.waitingOn = null;
     }
     if (!this.native) return this.resume(cx, NEXT, input) as Poll<T>;
     // The common step, without `resume`'s loop, mode dispatch and finally: resume the generator
-    // once; it usually stops at a `yield*` that already polled its future to Pending.
+    // once; it usually stops at a `yield*` that already polled its future to Pending. The rarer
+    // outcomes are handled in methods of their own, which keeps this method small enough for V8
+    // to inline it into the executor's loop.
     const previousCx = currentAsyncContext();
     const previous = enterAsyncBlock(cx, this);
     let step: IteratorResult<unknown, unknown>;
     try {
       step = genNext.call(this.gen, input);
     } catch (error) {
-      leaveAsyncBlock(previous, previousCx);
-      this.state = DONE;
-      throw error;
+      throw this.bodyFailed(previous, previousCx, error);
     }
     leaveAsyncBlock(previous, previousCx);
-    if (step.done) {
-      this.state = DONE;
-      return step.value as Poll<T>;
-    }
-    const waitingOn = takePolledPending(step, this);
-    if (waitingOn !== null) {
-      this.waitingOn = waitingOn;
+    const pending = takePolledPending(step, this);
+    if (pending !== null) {
+      this.waitingOn = pending;
       return Pending;
     }
-    return this.resumeWith(cx, step.value) as Poll<T>;
+    return this.afterStep(cx, step) as Poll<T>;
+  }
+
+  /** The awaited future threw: the generator gets the error at its `yield*`. */
+  private childFailed(cx: Context, error: unknown): unknown {
+    this.waitingOn = null;
+    return this.resume(cx, THROW, error);
+  }
+
+  /** The generator threw out of its body: it is done; the error is the poll's. */
+  private bodyFailed(
+    previous: AwaiterOwner | null,
+    previousCx: Context | null,
+    error: unknown,
+  ): unknown {
+    leaveAsyncBlock(previous, previousCx);
+    this.state = DONE;
+    return error;
+  }
+
+  /** A step that did not stop at a polled `yield*`: the block returned, or yielded a future. */
+  private afterStep(cx: Context, step: IteratorResult<unknown, unknown>): unknown {
+    if (step.done) {
+      this.state = DONE;
+      return step.value;
+    }
+    return this.resumeWith(cx, step.value);
   }
 
   /** Continues `poll` after the generator yielded something `yield*` did not poll (a plain `yield`). */
