@@ -184,10 +184,15 @@ export class Sender<T> {
  * ```
  */
 export class Permit<T> {
-  private used = false;
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
+  declare private used: boolean;
+  declare private readonly chan: Chan<T>;
 
   /** @internal */
-  constructor(private readonly chan: Chan<T>) {}
+  constructor(chan: Chan<T>) {
+    this.used = false;
+    this.chan = chan;
+  }
 
   /**
    * Sends into the reserved slot (also after the receiver's `close()`: reserved slots are still

@@ -45,8 +45,13 @@ class OneshotState<T> extends HeldWaker {
  * ```
  */
 export class OneshotSender<T> {
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
+  declare private readonly state: OneshotState<T>;
+
   /** @internal */
-  constructor(private readonly state: OneshotState<T>) {}
+  constructor(state: OneshotState<T>) {
+    this.state = state;
+  }
 
   /**
    * Sends the value (synchronously; the receiver is woken).
