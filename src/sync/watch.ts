@@ -30,9 +30,10 @@ export class WatchSender<T> {
   /**
    * Replaces the value and wakes every receiver waiting in `changed()`.
    *
-   * @throws {ChannelClosed} carrying the value when every receiver was dropped.
+   * @throws {ChannelClosed} carrying the value when every receiver was dropped, or this sender was.
    */
   send(value: T): void {
+    this.check(value);
     if (this.state.receivers === 0) throw new ChannelClosed("every receiver was dropped", value);
     this.state.value = value;
     this.changed();
@@ -41,8 +42,11 @@ export class WatchSender<T> {
   /**
    * Changes the value in place (`fn` may mutate it, or return a replacement) and notifies the
    * receivers, even when there are none.
+   *
+   * @throws {ChannelClosed} when this sender was dropped (`fn` is not called).
    */
   sendModify(fn: (value: T) => T | void): void {
+    this.check();
     const next = fn(this.state.value);
     if (next !== undefined) this.state.value = next as T;
     this.changed();
@@ -53,8 +57,13 @@ export class WatchSender<T> {
     return this.state.value;
   }
 
-  /** A new receiver; it has seen the current value. */
+  /**
+   * A new receiver; it has seen the current value.
+   *
+   * @throws {ChannelClosed} when this sender was dropped.
+   */
   subscribe(): WatchReceiver<T> {
+    this.check();
     this.state.receivers++;
     return new WatchReceiver(this.state, this.state.version);
   }
@@ -78,6 +87,11 @@ export class WatchSender<T> {
   private changed(): void {
     this.state.version++;
     this.state.waiters.wakeAll();
+  }
+
+  /** A dropped sender sends nothing more: receivers told the channel ended stay told. */
+  private check(value?: T): void {
+    if (!this.state.senderAlive) throw new ChannelClosed("this watch sender was dropped", value);
   }
 }
 
@@ -123,16 +137,23 @@ export class WatchReceiver<T> {
   /**
    * A future that completes when the value changes after the last one seen (and marks it seen).
    *
-   * @throws {ChannelClosed} when the sender is dropped and there is no unseen value.
+   * @throws {ChannelClosed} (from the future) when the sender is dropped and there is no unseen
+   *   value; at once when this receiver was dropped.
    *
    * Cancel safety: dropping it loses nothing; the change is still unseen.
    */
   changed(): Future<void> {
+    this.check();
     return new Changed(this, this.state);
   }
 
-  /** Another receiver with the same seen version. */
+  /**
+   * Another receiver with the same seen version.
+   *
+   * @throws {ChannelClosed} when this receiver was dropped.
+   */
   clone(): WatchReceiver<T> {
+    this.check();
     this.state.receivers++;
     return new WatchReceiver(this.state, this.seen);
   }
@@ -167,6 +188,10 @@ export class WatchReceiver<T> {
 
   [Symbol.dispose](): void {
     this.drop();
+  }
+
+  private check(): void {
+    if (this.dropped) throw new ChannelClosed("this watch receiver was dropped");
   }
 }
 
