@@ -168,6 +168,7 @@ export class Runtime implements TaskScheduler, HandleHost {
   private pollInScope(task: Task): unknown {
     return task.asyncScope!(this.pollTask, task);
   }
+  /** The poll that `pollInScope` runs inside the scope (one closure for all tasks). */
   private readonly pollTask = (task: Task): unknown => {
     const fut = task.future!;
     return (task.state & CANCELLED) === 0 ? fut.poll(this.cx) : fut.pollDrop(this.cx);
