@@ -50,14 +50,25 @@ export class BroadcastSender<T> {
     return state.receivers;
   }
 
-  /** A new receiver that gets the messages sent from now on. */
+  /**
+   * A new receiver that gets the messages sent from now on.
+   *
+   * @throws {ChannelClosed} when this sender was dropped.
+   */
   subscribe(): BroadcastReceiver<T> {
+    this.check();
     this.state.receivers++;
     return new BroadcastReceiver(this.state, this.state.tail);
   }
 
-  /** Another sender of the same channel. */
+  /**
+   * Another sender of the same channel.
+   *
+   * @throws {ChannelClosed} when this sender was dropped (the channel may have ended already:
+   *   receivers told so stay told).
+   */
   clone(): BroadcastSender<T> {
+    this.check();
     this.state.senders++;
     return new BroadcastSender(this.state);
   }
@@ -77,6 +88,10 @@ export class BroadcastSender<T> {
 
   [Symbol.dispose](): void {
     this.drop();
+  }
+
+  private check(): void {
+    if (this.dropped) throw new ChannelClosed("this sender was dropped");
   }
 }
 
@@ -123,8 +138,13 @@ export class BroadcastReceiver<T> {
     return r === NONE ? undefined : (r as T);
   }
 
-  /** Another receiver at the same position. */
+  /**
+   * Another receiver at the same position.
+   *
+   * @throws {ChannelClosed} when this receiver was dropped.
+   */
   clone(): BroadcastReceiver<T> {
+    if (this.dropped) throw new ChannelClosed("this receiver was dropped");
     this.state.receivers++;
     return new BroadcastReceiver(this.state, this.next);
   }

@@ -92,3 +92,16 @@ test("broadcast and watch receivers are streams", async () => {
   wtx.send(2);
   assert.deepEqual(await seen, [1, 2]);
 });
+
+test("broadcast: dropped handles cannot reopen the channel or be counted again", () => {
+  const [tx, rx] = broadcast<number>(1);
+  const rx2 = rx.clone();
+  tx.drop();
+  assert.throws(() => rx.tryRecv(), ChannelClosed);
+  assert.throws(() => tx.clone(), ChannelClosed);
+  assert.throws(() => tx.subscribe(), ChannelClosed);
+  assert.throws(() => rx.tryRecv(), ChannelClosed);
+  rx2.drop();
+  assert.throws(() => rx2.clone(), ChannelClosed);
+  assert.equal(tx.receiverCount, 1);
+});
