@@ -11,6 +11,7 @@ import {
   IN_AWAITER,
   leaveAsyncBlock,
   pollAfterCompletion,
+  repollAwaiter,
   takePolledPending,
 } from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
@@ -99,21 +100,29 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
     const waitingOn = this.waitingOn;
     let input: unknown;
     if (waitingOn !== null) {
-      try {
-        input = (
-          waitingOn === IN_AWAITER ? (this.awaiter!.value as Future<unknown>) : waitingOn
-        ).poll(cx);
-      } catch (error) {
-        return this.childFailed(cx, error) as Poll<T>;
+      if (waitingOn === IN_AWAITER && this.native) {
+        // A `yield*` waits in the shared awaiter: resume the generator and let the awaiter poll
+        // its future again (`repollAwaiter`). A self-awaiting future (channel send and receive)
+        // or a plainly yielded one is polled here, where its poll can be inlined: measured
+        // faster for channel ping-pong than repolling it inside the generator.
+        repollAwaiter(this);
+      } else {
+        try {
+          input = (
+            waitingOn === IN_AWAITER ? (this.awaiter!.value as Future<unknown>) : waitingOn
+          ).poll(cx);
+        } catch (error) {
+          return this.childFailed(cx, error) as Poll<T>;
+        }
+        if (input === Pending) return Pending;
       }
-      if (input === Pending) return Pending;
       this.waitingOn = null;
     }
     if (!this.native) return this.resume(cx, NEXT, input) as Poll<T>;
     // The common step, without `resume`'s loop, mode dispatch and finally: resume the generator
-    // once; it usually stops at a `yield*` that already polled its future to Pending. The rarer
-    // outcomes are handled in methods of their own, which keeps this method small enough for V8
-    // to inline it into the executor's loop.
+    // once; it usually stops at a `yield*` that polled its future to Pending. The rarer outcomes
+    // are handled in methods of their own, which keeps this method small enough for V8 to inline
+    // it into the executor's loop.
     const previousCx = currentAsyncContext();
     const previous = enterAsyncBlock(cx, this);
     let step: IteratorResult<unknown, unknown>;

@@ -204,19 +204,37 @@ const FRESH = 0;
 const STARTED = 1;
 /** `Await.stage`: the first `next()` polled the future to `Pending`; the driver has not seen it. */
 const POLLED_PENDING = 2;
+/**
+ * `Await.stage`: the task was woken and the driver resumed the generator without polling the
+ * future: the next `next()` polls it again (completing the `yield*` if ready, yielding the awaiter
+ * once more if not). See {@link repollAwaiter}.
+ */
+const REPOLL = 3;
+
+/**
+ * @internal Has the block's awaiter, which a `yield*` left waiting ({@link takePolledPending}
+ * gave {@link IN_AWAITER}), poll its future when the generator is resumed: the driver resumes the
+ * generator at once and the future is polled inside it by `Await.next`, instead of by the driver
+ * first and again through `next()` with the output. One call less per wake (and a spurious wake
+ * costs a resume and a suspend of the generator).
+ */
+export function repollAwaiter(block: AwaiterOwner): void {
+  (block.awaiter as Await).stage = REPOLL;
+}
 
 /**
  * The iterator behind `yield* fut`. Its first `next()` polls the future with the active context:
  * if ready, `yield*` completes without suspending the generator (and a throw surfaces at the
- * `yield*`, as with `await`); if `Pending`, it yields the future once to the driver, then returns
- * the value the driver sends back. The object is also the iterator result (`done`/`value`), which
+ * `yield*`, as with `await`); if `Pending`, it yields itself to the driver, and when the task is
+ * woken, the driver resumes the generator and `next()` polls the future again
+ * ({@link repollAwaiter}; a driver that polled the future itself sends its output instead). The object is also the iterator result (`done`/`value`), which
  * sync generators pass through unchanged. Each async block reuses one for all its `yield*`s (a
  * generator is suspended in at most one place), so awaiting allocates nothing in steady state.
  */
 export class Await {
   done = false;
   value: unknown;
-  /** @internal FRESH, STARTED or POLLED_PENDING. */
+  /** @internal FRESH, STARTED, POLLED_PENDING or REPOLL. */
   stage = FRESH;
 
   constructor(fut: Future<unknown>) {
@@ -232,7 +250,8 @@ export class Await {
   }
 
   next(sent?: unknown): this {
-    if (this.stage !== FRESH) return finishYield(this, sent);
+    const stage = this.stage;
+    if (stage !== FRESH && stage !== REPOLL) return finishYield(this, sent);
     const cx = startYield(this);
     return cx === null ? this : settleYield(this, (this.value as Future<unknown>).poll(cx));
   }

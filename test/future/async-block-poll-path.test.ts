@@ -1,7 +1,8 @@
 /**
  * The paths of GenFuture.poll around its in-line resume step: a future `yield*` polled to Pending
- * is not polled again by the driver; a plain `yield fut` (no star) is polled by the driver; a body
- * that throws leaves the enclosing block's context in place for its next `yield*`.
+ * is polled once per task poll (by the `yield*` itself when the driver resumes the body); a plain
+ * `yield fut` (no star) is polled by the driver; a body that throws leaves the enclosing block's
+ * context in place for its next `yield*`.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -99,5 +100,46 @@ describe("GenFuture.poll paths", () => {
     assertPending(task.poll());
     leaf.resolve();
     assert.throws(() => task.poll(), /after the wait/);
+  });
+
+  test("a future that fails when polled again after a wake throws into the body at its yield*", () => {
+    const leaf = new Leaf<number>();
+    const task = new MockTask(
+      future(function* () {
+        try {
+          return `got ${yield* leaf}`;
+        } catch (error) {
+          return `caught ${(error as Error).message}`;
+        }
+      }),
+    );
+    assertPending(task.poll());
+    leaf.reject(new Error("late failure"));
+    assert.equal(task.isWoken(), true);
+    assert.equal(assertReady(task.poll()), "caught late failure");
+    assert.equal(leaf.polls, 2);
+    assert.equal(leaf.pollsAfterEnd, 0);
+  });
+
+  test("after a woken yield* completes, the next yield* of the block starts fresh", () => {
+    const leaves = [new Leaf<number>("a"), new Leaf<number>("b"), new Leaf<number>("c")];
+    const task = new MockTask(
+      future(function* () {
+        let sum = 0;
+        for (const leaf of leaves) sum += yield* leaf;
+        return sum;
+      }),
+    );
+    for (const [i, leaf] of leaves.entries()) {
+      assertPending(task.poll());
+      assertPending(task.poll()); // spurious: the body is resumed, the leaf polled, still waiting
+      assert.equal(leaf.polls, 2);
+      leaf.resolve(i + 1);
+    }
+    assert.equal(assertReady(task.poll()), 6);
+    for (const leaf of leaves) {
+      assert.equal(leaf.polls, 3);
+      assert.equal(leaf.pollsAfterEnd, 0);
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
- * SelfAwaitingFuture: a leaf future that is its own `yield*` iterator (channel sends and receives,
- * lock acquires, yieldNow). The driver must treat it exactly as a future behind the shared
- * awaiter: polled in line once, never polled twice for one wake, dropped on cancellation, and a
- * second `yield*` of a finished one is a contract error, not a stale value.
+ * SelfAwaitingFuture: a leaf future that is its own `yield*` iterator (channel sends and
+ * receives). The driver must treat it exactly as a future behind the shared awaiter: polled in
+ * line once, never polled twice for one wake, dropped on cancellation, and a second `yield*` of a
+ * finished one is a contract error, not a stale value.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
