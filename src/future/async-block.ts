@@ -114,7 +114,8 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
         } catch (error) {
           return this.childFailed(cx, error) as Poll<T>;
         }
-        if (input === Pending) return Pending;
+        // Typed Pending test: see `Pending`.
+        if (typeof input === "symbol" && input === Pending) return Pending;
       }
       this.waitingOn = null;
     }

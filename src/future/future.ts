@@ -280,7 +280,8 @@ function startYield(it: YieldState): Context | null {
 
 /** After the in-line poll: done with the output, or flagged Pending for the driver. */
 function settleYield<I extends YieldState>(it: I, r: unknown): I {
-  if (r === Pending) {
+  if (typeof r === "symbol" && r === Pending) {
+    // Typed Pending test: see `Pending`.
     it.stage = POLLED_PENDING;
   } else {
     it.done = true;

@@ -561,7 +561,8 @@ export class Runtime implements TaskScheduler, HandleHost {
           result = Pending;
           this.complete(task, FAILED, error);
         }
-        if (result !== Pending) {
+        // Typed Pending test: see `Pending`.
+        if (typeof result !== "symbol" || result !== Pending) {
           this.complete(task, (state & CANCELLED) === 0 ? OUTPUT : ABORTED, result);
         } else if ((task.state & RUNNING) !== 0) {
           const after = task.state & ~RUNNING;
