@@ -227,9 +227,10 @@ export function repollAwaiter(block: AwaiterOwner): void {
  * if ready, `yield*` completes without suspending the generator (and a throw surfaces at the
  * `yield*`, as with `await`); if `Pending`, it yields itself to the driver, and when the task is
  * woken, the driver resumes the generator and `next()` polls the future again
- * ({@link repollAwaiter}; a driver that polled the future itself sends its output instead). The object is also the iterator result (`done`/`value`), which
- * sync generators pass through unchanged. Each async block reuses one for all its `yield*`s (a
- * generator is suspended in at most one place), so awaiting allocates nothing in steady state.
+ * ({@link repollAwaiter}; a driver that polled the future itself sends its output instead). The
+ * object is also the iterator result (`done`/`value`), which sync generators pass through
+ * unchanged. Each async block reuses one for all its `yield*`s (a generator is suspended in at
+ * most one place), so awaiting allocates nothing in steady state.
  */
 export class Await {
   done = false;
