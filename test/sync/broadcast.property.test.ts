@@ -48,13 +48,17 @@ import {
 import {
   attempt,
   checkedBy,
+  cloneSenderCommand,
   expectError,
   expectPending,
   expectReady,
   fcParams,
   finishOp,
+  hasLiveSender,
+  liveSenders,
   type Outcome,
   onSomeOp,
+  onSomeSender,
   pick,
   recent,
   runSteps,
@@ -358,18 +362,16 @@ function sendOne(w: World, i: number): void {
   delivered(w, v);
 }
 
-const aliveSenderIndexes = (w: World) => w.senders.map((_, i) => i).filter((i) => w.alive[i]);
-const hasAliveSender = (w: World) => w.sendersAlive > 0;
 const hasLiveReceiver = (w: World) => w.receivers.some((r) => r.alive);
 
 const send = withArg(
   "send",
   fc.record({ k: fc.nat(), n: fc.integer({ min: 1, max: 3 }) }),
   step((w, { k, n }: { k: number; n: number }) => {
-    const i = pick(aliveSenderIndexes(w), k);
+    const i = pick(liveSenders(w), k);
     for (let j = 0; j < n; j++) sendOne(w, i);
   }),
-  hasAliveSender,
+  hasLiveSender,
 );
 
 const sendOnDroppedSender = withArg(
@@ -387,17 +389,14 @@ const sendOnDroppedSender = withArg(
   (w) => w.sendersAlive < w.senders.length,
 );
 
-const subscribe = withArg(
+const subscribe = onSomeSender(
   "subscribe",
-  fc.nat(),
-  step((w, k: number) => {
-    const i = pick(aliveSenderIndexes(w), k);
+  step((w: World, i: number) => {
     const r = newRx(w, w.senders[i]!.subscribe(), w.sent.length);
     w.log.push(`sender ${i} subscribe -> #${r.id} at ${r.start}`);
     // It starts at the tail: nothing sent before is for it.
     assert.equal(positionOf(r.rx), w.sent.length, "a new subscriber starts at the tail");
   }),
-  hasAliveSender,
 );
 
 const cloneReceiver = withArg(
@@ -429,24 +428,13 @@ const dropReceiver = withArg(
   hasLiveReceiver,
 );
 
-const cloneSender = withArg(
-  "cloneSender",
-  fc.nat(),
-  step((w, k: number) => {
-    const i = pick(aliveSenderIndexes(w), k);
-    w.senders.push(w.senders[i]!.clone());
-    w.alive.push(true);
-    w.sendersAlive++;
-    w.log.push(`clone sender ${i} -> ${w.senders.length - 1}`);
-  }),
-  hasAliveSender,
-);
+const cloneSender = cloneSenderCommand<World, BroadcastSender<V>>(checkInvariants);
 
 const dropSender = withArg(
   "dropSender",
   fc.record({ k: fc.nat(), dispose: fc.boolean() }),
   step((w, { k, dispose }: { k: number; dispose: boolean }) => {
-    const i = pick(aliveSenderIndexes(w), k);
+    const i = pick(liveSenders(w), k);
     const tx = w.senders[i]!;
     if (dispose) tx[Symbol.dispose]();
     else tx.drop();
@@ -460,7 +448,7 @@ const dropSender = withArg(
       for (const r of w.receivers) r.streamParked = false;
     }
   }),
-  hasAliveSender,
+  hasLiveSender,
 );
 
 const recv = withArg(

@@ -45,14 +45,17 @@ import {
 import {
   attempt,
   checkedBy,
+  cloneSenderCommand,
   expectError,
   expectPending,
   expectQueued,
   expectReady,
   fcParams,
   finishOp,
+  liveSenders,
   type Outcome,
   onSomeOp,
+  onSomeSender,
   pick,
   plain,
   runSteps,
@@ -371,13 +374,6 @@ function checkInvariants(w: World): void {
 
 type Cmd = fc.Arbitrary<fc.Command<World, World>>;
 
-function aliveSenders(w: World): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < w.senders.length; i++) if (w.alive[i]) out.push(i);
-  return out;
-}
-
-const hasAliveSender = (w: World) => w.sendersAlive > 0;
 /**
  * One receive at a time (Rust's `recv(&mut self)`), and none on a dropped receiver: in Rust the
  * receive futures borrow the receiver, so they are gone before it is dropped.
@@ -387,11 +383,9 @@ const rxAlive = (w: World) => !w.rxDropped;
 
 const step = checkedBy(checkInvariants);
 
-const trySend = withArg(
+const trySend = onSomeSender(
   "trySend",
-  fc.nat(),
-  step((w, k: number) => {
-    const s = pick(aliveSenders(w), k);
+  step((w: World, s: number) => {
     const v = newValue(w);
     const out = attempt(() => w.senders[s]!.trySend(v));
     w.log.push(`sender ${s} trySend ${v} -> ${show(out)}`);
@@ -409,33 +403,26 @@ const trySend = withArg(
       deliver(w, v, undefined);
     }
   }),
-  hasAliveSender,
 );
 
-const send = withArg(
+const send = onSomeSender(
   "send",
-  fc.nat(),
-  step((w, k: number) => {
-    const s = pick(aliveSenders(w), k);
+  step((w: World, s: number) => {
     const v = newValue(w);
     const op = newOp(w, "send", w.senders[s]!.send(v), v);
     setStatus(w, v, "inOp", [undefined]);
     w.log.push(`sender ${s} send ${v} = op ${op.id}`);
     pollOp(w, op);
   }),
-  hasAliveSender,
 );
 
-const reserve = withArg(
+const reserve = onSomeSender(
   "reserve",
-  fc.nat(),
-  step((w, k: number) => {
-    const s = pick(aliveSenders(w), k);
+  step((w: World, s: number) => {
     const op = newOp(w, "reserve", w.senders[s]!.reserve());
     w.log.push(`sender ${s} reserve = op ${op.id}`);
     pollOp(w, op);
   }),
-  hasAliveSender,
 );
 
 const closedFuture = withArg(
@@ -528,31 +515,17 @@ const permitRelease = withArg(
   (w) => w.permits.length > 0,
 );
 
-const cloneSender = withArg(
-  "cloneSender",
-  fc.nat(),
-  step((w, k: number) => {
-    const s = pick(aliveSenders(w), k);
-    w.senders.push(w.senders[s]!.clone());
-    w.alive.push(true);
-    w.sendersAlive++;
-    w.log.push(`clone sender ${s} -> ${w.senders.length - 1}`);
-  }),
-  hasAliveSender,
-);
+const cloneSender = cloneSenderCommand<World, Sender<V>>(checkInvariants);
 
-const dropSender = withArg(
+const dropSender = onSomeSender(
   "dropSender",
-  fc.nat(),
-  step((w, k: number) => {
-    const s = pick(aliveSenders(w), k);
+  step((w: World, s: number) => {
     w.senders[s]!.drop();
     w.senders[s]!.drop(); // idempotent
     w.alive[s] = false;
     w.sendersAlive--;
     w.log.push(`drop sender ${s}`);
   }),
-  hasAliveSender,
 );
 
 const close = plain(
@@ -640,7 +613,7 @@ function finalCheck(w: World): void {
   for (const [v, s] of w.status) {
     assert.ok(final.includes(s), `value ${v} ends as ${s}`);
   }
-  const alive = aliveSenders(w);
+  const alive = liveSenders(w);
   if (!w.closed && alive.length > 0) {
     // Every slot is free again: exactly `capacity` trySends fit.
     const tx = w.senders[alive[0]!]!;

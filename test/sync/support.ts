@@ -287,6 +287,52 @@ export function onSomeOp<W extends { readonly ops: readonly O[] }, O>(
   );
 }
 
+/** The sender handles of a channel model: each one's liveness, and how many are alive. */
+export interface SenderPool<S> {
+  readonly senders: S[];
+  readonly alive: boolean[];
+  sendersAlive: number;
+  readonly log: string[];
+}
+
+/** Indexes of the senders not dropped yet. */
+export function liveSenders(w: SenderPool<unknown>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < w.senders.length; i++) if (w.alive[i]) out.push(i);
+  return out;
+}
+
+/** True while some sender is alive. */
+export function hasLiveSender(w: SenderPool<unknown>): boolean {
+  return w.sendersAlive > 0;
+}
+
+/** A command on one of the live senders (its index, `k`-th wrapping around), when there is one. */
+export function onSomeSender<W extends SenderPool<unknown>>(
+  name: string,
+  body: (w: W, sender: number) => void,
+): fc.Arbitrary<fc.Command<W, W>> {
+  return withArg<W, number>(
+    name,
+    fc.nat(),
+    (w, k) => body(w, pick(liveSenders(w), k)),
+    hasLiveSender,
+  );
+}
+
+/** `cloneSender`: clones a live sender (the clone is alive), then runs the model's `check`. */
+export function cloneSenderCommand<W extends SenderPool<S>, S extends { clone(): S }>(
+  check: (w: W) => void,
+): fc.Arbitrary<fc.Command<W, W>> {
+  return onSomeSender<W>("cloneSender", (w, s) => {
+    w.senders.push((w.senders[s] as S).clone());
+    w.alive.push(true);
+    w.sendersAlive++;
+    w.log.push(`clone sender ${s} -> ${w.senders.length - 1}`);
+    check(w);
+  });
+}
+
 /** An operation of a step-by-step model: a future polled by hand through a MockTask. */
 export interface TaskOp {
   readonly id: number;

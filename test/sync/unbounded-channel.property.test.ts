@@ -30,12 +30,14 @@ import {
 import {
   attempt,
   checkedBy,
+  cloneSenderCommand,
   expectError,
   expectPending,
   expectReady,
   fcParams,
   finishOp,
   onSomeOp,
+  onSomeSender,
   pick,
   plain,
   recent,
@@ -186,8 +188,6 @@ function dropOp(w: World, op: Op): void {
   finish(w, op);
 }
 
-const aliveSenders = (w: World) => w.senders.map((_, i) => i).filter((i) => w.alive[i]);
-
 const noRecvOp = (w: World) => !w.ops.some((o) => o.kind !== "closed");
 
 const send = withArg(
@@ -259,30 +259,16 @@ const commands = [
   ),
   onSomeOp("pollOp", step(pollOp)),
   onSomeOp("dropOp", step(dropOp)),
-  withArg(
-    "cloneSender",
-    fc.nat(),
-    step((w, k: number) => {
-      const s = pick(aliveSenders(w), k);
-      w.senders.push(w.senders[s]!.clone());
-      w.alive.push(true);
-      w.sendersAlive++;
-      w.log.push(`clone ${s}`);
-    }),
-    (w) => w.sendersAlive > 0,
-  ),
-  withArg(
+  cloneSenderCommand<World, UnboundedSender<V>>(checkInvariants),
+  onSomeSender(
     "dropSender",
-    fc.nat(),
-    step((w, k: number) => {
-      const s = pick(aliveSenders(w), k);
+    step((w: World, s: number) => {
       w.senders[s]!.drop();
       w.senders[s]!.drop();
       w.alive[s] = false;
       w.sendersAlive--;
       w.log.push(`drop sender ${s}`);
     }),
-    (w) => w.sendersAlive > 0,
   ),
   plain(
     "close",
