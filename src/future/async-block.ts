@@ -1,6 +1,6 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
-import { Pending, type Poll } from "../task/poll.js";
+import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { CleanupErrors } from "./drop-each.js";
 import {
   type Await,
@@ -16,6 +16,9 @@ import {
 } from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
 import { Shield } from "./shield.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const Pending: typeof PendingExport = PendingExport;
 
 /** The generator an async block runs: it yields futures (via `yield*`) and returns the output. */
 export type AsyncGenerator<T> = Generator<Future<unknown>, T, unknown>;
@@ -100,7 +103,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
     const waitingOn = this.waitingOn;
     let input: unknown;
     if (waitingOn !== null) {
-      if (waitingOn === IN_AWAITER && this.native) {
+      if (waitingOn === IN_AWAITER && this.native === true) {
         // A `yield*` waits in the shared awaiter: resume the generator and let the awaiter poll
         // its future again (`repollAwaiter`). A self-awaiting future (channel send and receive)
         // or a plainly yielded one is polled here, where its poll can be inlined: measured
@@ -119,7 +122,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
       }
       this.waitingOn = null;
     }
-    if (!this.native) return this.resume(cx, NEXT, input) as Poll<T>;
+    if (this.native === false) return this.resume(cx, NEXT, input) as Poll<T>;
     // The common step, without `resume`'s loop, mode dispatch and finally: resume the generator
     // once; it usually stops at a `yield*` that polled its future to Pending. The rarer outcomes
     // are handled in methods of their own, which keeps this method small enough for V8 to inline
@@ -266,7 +269,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
   /** One step of the generator: `next`, `throw` or `return` with `input`. */
   private step(mode: number, input: unknown): IteratorResult<unknown, unknown> {
     const gen = this.gen;
-    if (this.native) {
+    if (this.native === true) {
       return mode === NEXT
         ? genNext.call(gen, input)
         : mode === THROW

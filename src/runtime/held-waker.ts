@@ -5,9 +5,12 @@ import {
   holdTaskWaker,
   releasedByRuntime,
   releaseTaskWakerHold,
-  TASK_VTABLE,
+  TASK_VTABLE as TASK_VTABLE_EXPORT,
   type Task,
 } from "./task.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const TASK_VTABLE = TASK_VTABLE_EXPORT;
 
 /**
  * One waker kept by a runtime structure (a timer, a join set, a channel, a socket) until the event
@@ -61,13 +64,13 @@ export class HeldWaker {
     }
     if (waker.vtable === TASK_VTABLE) {
       const task = waker.data as Task;
-      holdTaskWaker(task, this.wokenByHost);
+      holdTaskWaker(task, this.wokenByHost === true);
       this.waker = task;
       this.direct = true;
       return;
     }
     const clone = waker.clone();
-    if (!this.wokenByHost) heldByRuntime(clone);
+    if (this.wokenByHost === false) heldByRuntime(clone);
     this.waker = clone;
     this.direct = false;
   }
@@ -77,13 +80,13 @@ export class HeldWaker {
     const waker = this.waker;
     if (waker === null) return;
     this.waker = null;
-    if (this.direct) {
+    if (this.direct === true) {
       const task = waker as Task;
-      releaseTaskWakerHold(task, this.wokenByHost);
+      releaseTaskWakerHold(task, this.wokenByHost === true);
       task.scheduler.wakeTask(task);
       return;
     }
-    if (!this.wokenByHost) releasedByRuntime(waker);
+    if (this.wokenByHost === false) releasedByRuntime(waker);
     waker.wake();
   }
 
@@ -92,14 +95,14 @@ export class HeldWaker {
     const waker = this.waker;
     if (waker === null) return null;
     this.waker = null;
-    if (this.direct) {
+    if (this.direct === true) {
       // Hand out a real clone; the counts taken at register move to it.
       const task = waker as Task;
       const owned = Waker.fromRaw(new RawWaker(task, TASK_VTABLE));
-      if (!this.wokenByHost) releasedByRuntime(owned);
+      if (this.wokenByHost === false) releasedByRuntime(owned);
       return owned;
     }
-    if (!this.wokenByHost) releasedByRuntime(waker);
+    if (this.wokenByHost === false) releasedByRuntime(waker);
     return waker;
   }
 
@@ -113,11 +116,11 @@ export class HeldWaker {
     const waker = this.waker;
     if (waker === null) return;
     this.waker = null;
-    if (this.direct) {
-      releaseTaskWakerHold(waker as Task, this.wokenByHost);
+    if (this.direct === true) {
+      releaseTaskWakerHold(waker as Task, this.wokenByHost === true);
       return;
     }
-    if (!this.wokenByHost) releasedByRuntime(waker);
+    if (this.wokenByHost === false) releasedByRuntime(waker);
     waker.drop();
   }
 }

@@ -1,6 +1,6 @@
 import { Future } from "../future/future.js";
 import type { Context } from "../task/context.js";
-import { Pending, type Poll } from "../task/poll.js";
+import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { Cancelled, JoinError } from "./errors.js";
 import {
   ABORTED,
@@ -12,7 +12,11 @@ import {
   type Task,
   taskName,
 } from "./task.js";
-import { COMPLETE } from "./task-state.js";
+import * as TaskState from "./task-state.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const Pending: typeof PendingExport = PendingExport;
+const { COMPLETE } = TaskState;
 
 /** What a runtime does for handles: abort a task, report an error nobody will see. */
 export interface HandleHost {

@@ -7,7 +7,7 @@ import { seededRandom } from "../platform/seeded-random.js";
 import { Context } from "../task/context.js";
 import { debugMode, setDebugMode } from "../task/debug.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
-import { Pending } from "../task/poll.js";
+import { Pending as PendingExport } from "../task/poll.js";
 import { Waker } from "../task/waker.js";
 import { type AsyncContextCarrier, checkAsyncContextCarrier } from "./async-context.js";
 import { resetBudget, TASK_BUDGET } from "./budget.js";
@@ -31,7 +31,11 @@ import {
   type TaskScheduler,
   taskName,
 } from "./task.js";
-import { CANCELLED, COMPLETE, RUNNING, SCHEDULED } from "./task-state.js";
+import * as TaskState from "./task-state.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const Pending: typeof PendingExport = PendingExport;
+const { CANCELLED, COMPLETE, RUNNING, SCHEDULED } = TaskState;
 
 /** Options of {@link Runtime}. */
 export interface RuntimeOptions {
@@ -260,7 +264,7 @@ export class Runtime implements TaskScheduler, HandleHost {
    */
   blockOn<T>(fut: Future<T>): T {
     checkFuture(fut, "Runtime.blockOn");
-    if (this.draining) {
+    if (this.draining === true) {
       throw new BlockOnError("blockOn was called from inside a task of this runtime; use yield*");
     }
     const task = this.spawnTask(fut, "blockOn", null);
@@ -330,7 +334,8 @@ export class Runtime implements TaskScheduler, HandleHost {
       if (released) return;
       released = true;
       this.wakeSources--;
-      if (this.wakeSources === 0 && !this.armed && !this.draining) this.checkDeadlock();
+      if (this.wakeSources === 0 && this.armed === false && this.draining === false)
+        this.checkDeadlock();
     };
   }
 
@@ -372,7 +377,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     if (this.policy !== null) this.policy.woken(task);
     if ((state & RUNNING) !== 0) return;
     this.queue.push(task);
-    if (!this.armed && !this.draining) {
+    if (this.armed === false && this.draining === false) {
       this.armed = true;
       this.platform.queueMicrotask(this.drainFn);
     }
@@ -389,7 +394,8 @@ export class Runtime implements TaskScheduler, HandleHost {
   /** @internal Spawns a task with an owner (scope, join set, run). */
   spawnTask<T>(fut: Future<T>, name: string | undefined, owner: TaskOwner | null): Task<T> {
     checkFuture(fut, "spawn");
-    if (this.closed) throw new RuntimeClosedError("the runtime was shut down; it spawns nothing");
+    if (this.closed === true)
+      throw new RuntimeClosedError("the runtime was shut down; it spawns nothing");
     return this.insertTask(fut, name, owner, SCHEDULED);
   }
 
@@ -418,7 +424,9 @@ export class Runtime implements TaskScheduler, HandleHost {
   /** The task being polled now, or `null` between polls. */
   private runningTask(): Task | null {
     const task = this.cx.waker;
-    return this.draining && task instanceof Task && (task.state & RUNNING) !== 0 ? task : null;
+    return this.draining === true && task instanceof Task && (task.state & RUNNING) !== 0
+      ? task
+      : null;
   }
 
   /** @internal A cleanup error that could not be thrown (another error was being thrown). */
@@ -465,7 +473,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     this.firstTask = task;
     this.liveCount++;
     this.queue.push(task);
-    if (!this.armed && !this.draining) {
+    if (this.armed === false && this.draining === false) {
       this.armed = true;
       this.platform.queueMicrotask(this.drainFn);
     }
@@ -474,7 +482,7 @@ export class Runtime implements TaskScheduler, HandleHost {
 
   private drain(): void {
     this.armed = false;
-    if (this.draining) return;
+    if (this.draining === true) return;
     this.draining = true;
     const previous = enterRuntime(this);
     const previousRandom = setRandomSource(this.random);
@@ -493,7 +501,7 @@ export class Runtime implements TaskScheduler, HandleHost {
     } else if (this.idleDrivers()) {
       // A driver moved (virtual time jumped to a timer). If that woke no task (a timer whose
       // callback wakes nobody), look again on the next turn rather than stall.
-      if (queue.isEmpty() && !this.armed) {
+      if (queue.isEmpty() && this.armed === false) {
         this.armed = true;
         this.platform.setImmediate(this.drainFn);
       }
@@ -518,7 +526,7 @@ export class Runtime implements TaskScheduler, HandleHost {
       enterRuntime(previous);
       setRandomSource(previousRandom);
     }
-    if (!this.queue.isEmpty() && !this.armed) {
+    if (!this.queue.isEmpty() && this.armed === false) {
       this.armed = true;
       this.platform.queueMicrotask(this.drainFn);
     }

@@ -4,9 +4,12 @@ import { consumeBudget } from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import { ReadyQueue } from "../runtime/ready-queue.js";
 import type { Context } from "../task/context.js";
-import { Done, Pending, type Poll } from "../task/poll.js";
+import { Done, Pending as PendingExport, type Poll } from "../task/poll.js";
 import { ChannelClosed, ChannelFull } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const Pending: typeof PendingExport = PendingExport;
 
 /** A waiter that was granted a buffer slot (as opposed to woken by close). */
 const GRANTED = 1;
@@ -48,7 +51,7 @@ export class Chan<T> {
     const waiter = this.sendWaiters.popFront();
     if (waiter === null) {
       // A returned reservation may be what the receiver waits on to see the end.
-      if (this.closed || this.senders === 0) this.receiver.wake();
+      if (this.closed === true || this.senders === 0) this.receiver.wake();
       return;
     }
     this.reserved++;
@@ -58,7 +61,7 @@ export class Chan<T> {
   }
 
   close(): void {
-    if (this.closed) return;
+    if (this.closed === true) return;
     this.closed = true;
     this.sendWaiters.wakeAll();
     this.closedWaiters.wakeAll();
@@ -70,8 +73,10 @@ export class Chan<T> {
    * reserved (a permit or a granted send can still deliver after `close()`, as in tokio).
    */
   exhausted(): boolean {
-    if (this.receiverDropped) return true;
-    return this.buffer.isEmpty() && this.reserved === 0 && (this.closed || this.senders === 0);
+    if (this.receiverDropped === true) return true;
+    return (
+      this.buffer.isEmpty() && this.reserved === 0 && (this.closed === true || this.senders === 0)
+    );
   }
 }
 
@@ -116,7 +121,7 @@ export class Sender<T> {
   trySend(value: T): void {
     this.check(value);
     const chan = this.chan;
-    if (chan.closed) throw new ChannelClosed("the channel is closed", value);
+    if (chan.closed === true) throw new ChannelClosed("the channel is closed", value);
     if (!chan.hasFreeSlot()) throw new ChannelFull(`the channel is full (${chan.capacity})`, value);
     chan.push(value);
   }
@@ -157,7 +162,7 @@ export class Sender<T> {
 
   /** Releases this sender; when the last one goes, the receiver sees the end of the channel. */
   drop(): void {
-    if (this.dropped) return;
+    if (this.dropped === true) return;
     this.dropped = true;
     const chan = this.chan;
     chan.senders--;
@@ -169,7 +174,7 @@ export class Sender<T> {
   }
 
   private check(value?: T): void {
-    if (this.dropped) throw new ChannelClosed("this sender was dropped", value);
+    if (this.dropped === true) throw new ChannelClosed("this sender was dropped", value);
   }
 }
 
@@ -201,17 +206,17 @@ export class Permit<T> {
    * @throws {ChannelClosed} carrying the value when the receiver was dropped.
    */
   send(value: T): void {
-    if (this.used) throw new ChannelClosed("this permit was already used", value);
+    if (this.used === true) throw new ChannelClosed("this permit was already used", value);
     this.used = true;
     const chan = this.chan;
     chan.reserved--;
-    if (chan.receiverDropped) throw new ChannelClosed("the receiver was dropped", value);
+    if (chan.receiverDropped === true) throw new ChannelClosed("the receiver was dropped", value);
     chan.push(value);
   }
 
   /** Gives the slot back without sending. Idempotent. */
   release(): void {
-    if (this.used) return;
+    if (this.used === true) return;
     this.used = true;
     this.chan.reserved--;
     this.chan.freeSlot();
@@ -351,11 +356,11 @@ class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
   }
 
   poll(cx: Context): Poll<void | Permit<T>> {
-    if (this.finished) throw pollAfterCompletion(this);
+    if (this.finished === true) throw pollAfterCompletion(this);
     const chan = this.chan;
     let waiter = this.waiter;
     if (waiter === null) {
-      if (chan.closed) return this.fail();
+      if (chan.closed === true) return this.fail();
       if (!consumeBudget(cx)) return Pending;
       if (chan.hasFreeSlot()) {
         chan.reserved++;
@@ -366,13 +371,13 @@ class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
       chan.sendWaiters.pushBack(waiter);
     }
     if (waiter.assigned === GRANTED) return this.complete();
-    if (chan.closed) return this.fail();
+    if (chan.closed === true) return this.fail();
     waiter.register(cx.waker);
     return Pending;
   }
 
   override drop(): void {
-    if (this.finished) return;
+    if (this.finished === true) return;
     this.finished = true;
     const waiter = this.waiter;
     if (waiter === null) return;
@@ -386,7 +391,7 @@ class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
   }
 
   override describe(): string {
-    return this.sending ? "Sender.send" : "Sender.reserve";
+    return this.sending === true ? "Sender.send" : "Sender.reserve";
   }
 
   /** We hold a reserved slot: fill it (send) or hand it out (reserve). */
@@ -394,9 +399,10 @@ class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
     this.finished = true;
     this.waiter?.release();
     const chan = this.chan;
-    if (!this.sending) return new Permit(chan);
+    if (this.sending === false) return new Permit(chan);
     chan.reserved--;
-    if (chan.receiverDropped) throw new ChannelClosed("the receiver was dropped", this.message);
+    if (chan.receiverDropped === true)
+      throw new ChannelClosed("the receiver was dropped", this.message);
     chan.push(this.message as T);
     return undefined;
   }
@@ -429,12 +435,12 @@ class Recv<T> extends SelfAwaitingFuture<T | T[]> {
   }
 
   poll(cx: Context): Poll<T | T[]> {
-    if (this.finished) throw pollAfterCompletion(this);
+    if (this.finished === true) throw pollAfterCompletion(this);
     const chan = this.chan;
     if (!chan.buffer.isEmpty()) {
       if (!consumeBudget(cx)) return Pending;
       this.finished = true;
-      if (this.single) return this.receiver.take();
+      if (this.single === true) return this.receiver.take();
       const out: T[] = [];
       while (out.length < this.limit && !chan.buffer.isEmpty()) out.push(this.receiver.take());
       return out;
@@ -449,13 +455,13 @@ class Recv<T> extends SelfAwaitingFuture<T | T[]> {
   }
 
   override drop(): void {
-    if (this.finished) return;
+    if (this.finished === true) return;
     this.finished = true;
-    if (this.registered) this.chan.receiver.release();
+    if (this.registered === true) this.chan.receiver.release();
   }
 
   override describe(): string {
-    return this.single ? "Receiver.recv" : "Receiver.recvMany";
+    return this.single === true ? "Receiver.recv" : "Receiver.recvMany";
   }
 }
 
@@ -542,14 +548,14 @@ export class UnboundedSender<T> {
    * @throws {ChannelClosed} carrying the value when the receiver is closed or dropped.
    */
   send(value: T): void {
-    if (this.dropped) throw new ChannelClosed("this sender was dropped", value);
+    if (this.dropped === true) throw new ChannelClosed("this sender was dropped", value);
     if (this.chan.closed) throw new ChannelClosed("the channel is closed", value);
     this.chan.push(value);
   }
 
   /** Another sender of the same channel. */
   clone(): UnboundedSender<T> {
-    if (this.dropped) throw new ChannelClosed("this sender was dropped");
+    if (this.dropped === true) throw new ChannelClosed("this sender was dropped");
     this.chan.senders++;
     return new UnboundedSender(this.chan);
   }
@@ -566,7 +572,7 @@ export class UnboundedSender<T> {
 
   /** Releases this sender; when the last one goes, the receiver sees the end of the channel. */
   drop(): void {
-    if (this.dropped) return;
+    if (this.dropped === true) return;
     this.dropped = true;
     this.chan.senders--;
     if (this.chan.senders === 0) this.chan.receiver.wake();

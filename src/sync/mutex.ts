@@ -84,7 +84,7 @@ export class MutexGuard<T> {
 
   /** Unlocks; the next waiter in line gets the lock. Idempotent. */
   release(): void {
-    if (this.released) return;
+    if (this.released === true) return;
     this.released = true;
     this.mutex.semaphore.release(1);
   }
@@ -94,7 +94,7 @@ export class MutexGuard<T> {
   }
 
   private check(): void {
-    if (this.released) throw new WakerContractError("MutexGuard used after release()");
+    if (this.released === true) throw new WakerContractError("MutexGuard used after release()");
   }
 }
 

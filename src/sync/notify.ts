@@ -1,7 +1,10 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
 import type { Context } from "../task/context.js";
-import { Pending, type Poll } from "../task/poll.js";
+import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { Waiter, WaitList } from "./wait-list.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const Pending: typeof PendingExport = PendingExport;
 
 /**
  * Wakes tasks without passing data (tokio's `Notify`). `notifyOne()` wakes the oldest waiter or,

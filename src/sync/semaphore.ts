@@ -1,9 +1,12 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
 import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
-import { Pending, type Poll } from "../task/poll.js";
+import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { SemaphoreClosed } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const Pending: typeof PendingExport = PendingExport;
 
 /** The most permits a semaphore can hold or a single acquire can ask for. */
 const MAX_PERMITS = 2 ** 31 - 1;
@@ -76,7 +79,7 @@ export class Semaphore {
    */
   tryAcquire(n = 1): SemaphorePermit | undefined {
     checkCount(n, "Semaphore.tryAcquire", false);
-    if (this.closed) throw new SemaphoreClosed("the semaphore is closed");
+    if (this.closed === true) throw new SemaphoreClosed("the semaphore is closed");
     if (this.waiters.length > 0 || this.available < n) return undefined;
     this.available -= n;
     return new SemaphorePermit(this, n);
@@ -97,7 +100,7 @@ export class Semaphore {
 
   /** Closes the semaphore: every pending and later acquire throws {@link SemaphoreClosed}. */
   close(): void {
-    if (this.closed) return;
+    if (this.closed === true) return;
     this.closed = true;
     this.waiters.wakeAll();
   }
@@ -152,7 +155,7 @@ export class SemaphorePermit {
 
   /** Gives the permits back. Idempotent. */
   release(): void {
-    if (this.released) return;
+    if (this.released === true) return;
     this.released = true;
     this.semaphore.release(this.permits);
   }
@@ -190,11 +193,11 @@ export abstract class Acquire<P> extends Future<P> {
   protected abstract granted(): P;
 
   poll(cx: Context): Poll<P> {
-    if (this.finished) throw pollAfterCompletion(this);
+    if (this.finished === true) throw pollAfterCompletion(this);
     const sem = this.semaphore;
     let waiter = this.waiter;
     if (waiter === null) {
-      if (sem.isClosed()) return this.fail();
+      if (sem.isClosed() === true) return this.fail();
       if (!consumeBudget(cx)) return Pending;
       if (sem.takeNow(this.n)) return this.succeed();
       waiter = new Waiter();
@@ -204,13 +207,13 @@ export abstract class Acquire<P> extends Future<P> {
       sem.release(0); // assign what is available now to the queue head (maybe us)
     }
     if (waiter.assigned === waiter.needed) return this.succeed();
-    if (sem.isClosed()) return this.fail();
+    if (sem.isClosed() === true) return this.fail();
     waiter.register(cx.waker);
     return Pending;
   }
 
   override drop(): void {
-    if (this.finished) return;
+    if (this.finished === true) return;
     this.finished = true;
     const waiter = this.waiter;
     if (waiter === null) return;

@@ -63,7 +63,7 @@ export class WaitList {
 
   /** Removes `waiter` if it is in the list. */
   remove(waiter: Waiter): void {
-    if (!waiter.linked) return;
+    if (waiter.linked === false) return;
     if (waiter.prev !== null) waiter.prev.next = waiter.next;
     else this.head = waiter.next;
     if (waiter.next !== null) waiter.next.prev = waiter.prev;
@@ -81,7 +81,7 @@ export class WaitList {
 
   /** Parks `waiter` at the back (if it is not parked yet) with the polling task's waker. */
   park(waiter: Waiter, waker: Waker): void {
-    if (!waiter.linked) this.pushBack(waiter);
+    if (waiter.linked === false) this.pushBack(waiter);
     waiter.register(waker);
   }
 

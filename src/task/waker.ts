@@ -56,7 +56,7 @@ export class Waker {
   constructor(data: unknown, vtable: RawWakerVTable, borrowed = false) {
     this.data = data;
     this.vtable = vtable;
-    this.borrowed = borrowed;
+    this.borrowed = borrowed === true;
     this.use = LIVE;
   }
 
@@ -115,7 +115,7 @@ export class Waker {
    * Using the waker afterwards is a contract violation: debug mode throws, otherwise it is ignored.
    */
   wake(): void {
-    if (this.borrowed) {
+    if (this.borrowed === true) {
       this.vtable.wakeByRef(this.data);
       return;
     }
@@ -129,7 +129,7 @@ export class Waker {
 
   /** Wakes the task and keeps this waker usable. */
   wakeByRef(): void {
-    if (this.use !== LIVE && !this.borrowed) {
+    if (this.use !== LIVE && this.borrowed === false) {
       this.misuse("wakeByRef");
       return;
     }
@@ -138,7 +138,7 @@ export class Waker {
 
   /** A new waker that wakes the same task; the caller owns it (and should `drop()` or `wake()` it). */
   clone(): Waker {
-    if (this.use !== LIVE && !this.borrowed && debugMode) this.misuse("clone");
+    if (this.use !== LIVE && this.borrowed === false && debugMode) this.misuse("clone");
     const raw = this.vtable.clone(this.data);
     return new Waker(raw.data, raw.vtable);
   }
@@ -148,7 +148,7 @@ export class Waker {
    * already consumed by `wake()` is a contract violation (debug mode throws, otherwise ignored).
    */
   drop(): void {
-    if (this.borrowed || this.use === DROPPED) return;
+    if (this.borrowed === true || this.use === DROPPED) return;
     if (this.use === CONSUMED) {
       this.misuse("drop");
       return;
