@@ -103,7 +103,10 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
     const waitingOn = this.waitingOn;
     let input: unknown;
     if (waitingOn !== null) {
-      if (waitingOn === IN_AWAITER && this.native === true) {
+      // `waitingOn` holds a future or IN_AWAITER, its only symbol: tested with `typeof`, which
+      // V8 compiles to a type check, where a comparison with the symbol on a field that also
+      // holds objects calls its generic strict-equality builtin (as for `Pending`).
+      if (typeof waitingOn === "symbol" && this.native === true) {
         // A `yield*` waits in the shared awaiter: resume the generator and let the awaiter poll
         // its future again (`repollAwaiter`). A self-awaiting future (channel send and receive)
         // or a plainly yielded one is polled here, where its poll can be inlined: measured
@@ -112,7 +115,7 @@ export class GenFuture<T> extends Future<T> implements AwaiterOwner {
       } else {
         try {
           input = (
-            waitingOn === IN_AWAITER ? (this.awaiter!.value as Future<unknown>) : waitingOn
+            typeof waitingOn === "symbol" ? (this.awaiter!.value as Future<unknown>) : waitingOn
           ).poll(cx);
         } catch (error) {
           return this.childFailed(cx, error) as Poll<T>;
