@@ -1,17 +1,31 @@
-import { HeldWaker } from "../runtime/held-waker.js";
+import {
+  type HeldWaker,
+  holdWaker,
+  releaseHeld,
+  type WakerHold,
+  wakeHeld,
+} from "../runtime/held-waker.js";
 import type { Waker } from "../task/waker.js";
 
 /**
- * A task parked in a {@link WaitList}: its waker (a {@link HeldWaker}, which it is) and its links.
- * Owned by the waiting future, which unlinks it in O(1) when dropped, so a cancelled wait never
- * leaves a stale entry behind.
+ * A task parked in a {@link WaitList}: its waker (kept as a {@link HeldWaker} keeps one) and its
+ * links. Owned by the waiting future, which unlinks it in O(1) when dropped, so a cancelled wait
+ * never leaves a stale entry behind.
  *
  * Its waker counts as a possible host wake: a channel or lock may be signalled from a host
  * callback, so a task waiting here is never reported as deadlocked on the real runtime (the
  * simulator, which sees every event, reports such cycles).
+ *
+ * Not a subclass of HeldWaker: see {@link WakerHold}.
  */
-export class Waiter extends HeldWaker {
+export class Waiter implements WakerHold {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
+  /** @internal */
+  declare waker: Waker | null;
+  /** @internal */
+  declare direct: boolean;
+  /** @internal */
+  declare readonly wokenByHost: boolean;
   declare prev: Waiter | null;
   declare next: Waiter | null;
   /** True while in a list. */
@@ -23,13 +37,30 @@ export class Waiter extends HeldWaker {
   declare ready: boolean;
 
   constructor() {
-    super(true);
+    this.waker = null;
+    this.direct = false;
+    this.wokenByHost = true;
     this.prev = null;
     this.next = null;
     this.linked = false;
     this.needed = 0;
     this.assigned = 0;
     this.ready = false;
+  }
+
+  /** Stores the waker to wake (as {@link HeldWaker.register}). */
+  register(waker: Waker): void {
+    holdWaker(this, waker);
+  }
+
+  /** Wakes the stored waker, if any, and forgets it. */
+  wake(): void {
+    wakeHeld(this);
+  }
+
+  /** Drops the stored waker, if any, without waking. */
+  release(): void {
+    releaseHeld(this);
   }
 }
 
