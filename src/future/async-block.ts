@@ -2,23 +2,21 @@ import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { CleanupErrors } from "./drop-each.js";
-import {
-  type Await,
-  type AwaiterOwner,
-  currentAsyncContext,
-  enterAsyncBlock,
-  Future,
-  IN_AWAITER,
-  leaveAsyncBlock,
-  pollAfterCompletion,
-  repollAwaiter,
-  takePolledPending,
-} from "./future.js";
+import * as FutureModule from "./future.js";
+import { type Await, type AwaiterOwner, Future, IN_AWAITER } from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
 import { Shield } from "./shield.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
+const {
+  currentAsyncContext,
+  enterAsyncBlock,
+  leaveAsyncBlock,
+  pollAfterCompletion,
+  repollAwaiter,
+  takePolledPending,
+} = FutureModule;
 
 /** The generator an async block runs: it yields futures (via `yield*`) and returns the output. */
 export type AsyncGenerator<T> = Generator<Future<unknown>, T, unknown>;

@@ -39,10 +39,12 @@ const Pending: typeof PendingExport = PendingExport;
  * has them several times slower: measured ~24 ns against ~8 ns for the mutex lock future.
  *
  * Hot imports: the modules on the task switch's path (the executor, tasks and their wakers, async
- * blocks, `yield*`, the channels and locks) bind the constants they test against (`Pending`, the
- * task-state bits, the task vtable) to module-local consts. V8 (Node 20) reads an imported binding
- * through its module cell, with a check that it is initialized, on every use; a module-local const
- * is folded into the optimized code.
+ * blocks, `yield*`, the channels and locks) bind the imported constants they test against
+ * (`Pending`, the task-state bits, the task vtable) and the imported functions they call there to
+ * module-local consts. V8 (Node 20) reads an imported binding through its module cell, with a
+ * check that it is initialized, on every use; a module-local const is folded into the optimized
+ * code. For the same reason their mutable module state lives in fields of a const object, not in
+ * module `let`s.
  *
  * Boolean tests: on the same path, a boolean field is tested as `flag === true` (or `=== false`),
  * not as `if (flag)`. V8 does not track that a field only ever holds booleans, so a bare test
@@ -76,7 +78,7 @@ export abstract class Future<T> {
 
   /** Makes `yield* fut` inside a generator async block wait for `fut` and evaluate to its output. */
   [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    const block = activeBlock;
+    const block = active.block;
     let awaiter: Await;
     if (block === null) {
       awaiter = new Await(this);
@@ -145,41 +147,40 @@ export abstract class Future<T> {
   }
 }
 
-/**
- * The context of the generator async block being resumed right now, so that `yield* fut` can poll
- * `fut` at once: a ready future then costs a call instead of a generator suspension. Set by the
- * generator driver around `gen.next()`/`gen.throw()`; `null` outside.
- */
-let activeContext: Context | null = null;
-
 /** What a generator driver keeps so that its `yield*`s reuse one iterator object. */
 export interface AwaiterOwner {
   awaiter: Await | null;
 }
 
-/** The generator driver being resumed right now (see `activeContext`). */
-let activeBlock: AwaiterOwner | null = null;
+/**
+ * The generator async block being resumed right now and its context, so that `yield* fut` can poll
+ * `fut` at once: a ready future then costs a call instead of a generator suspension. Set by the
+ * generator driver around `gen.next()`/`gen.throw()`; `null` outside. Fields of a const object,
+ * not module `let`s, which V8 (Node 20) checks for initialization on every read and write (see
+ * "Hot imports" on Future).
+ */
+const active: { cx: Context | null; block: AwaiterOwner | null } = { cx: null, block: null };
 
 /** @internal Called by the generator driver before resuming; returns the block to restore. */
 export function enterAsyncBlock(
   cx: Context | null,
   block: AwaiterOwner | null,
 ): AwaiterOwner | null {
-  const previous = activeBlock;
-  activeContext = cx;
-  activeBlock = block;
+  const previous = active.block;
+  active.cx = cx;
+  active.block = block;
   return previous;
 }
 
 /** @internal Restores what {@link enterAsyncBlock} returned, with its context. */
 export function leaveAsyncBlock(previous: AwaiterOwner | null, previousCx: Context | null): void {
-  activeBlock = previous;
-  activeContext = previousCx;
+  active.block = previous;
+  active.cx = previousCx;
 }
 
 /** @internal The context of the block being resumed, to restore after a nested one. */
 export function currentAsyncContext(): Context | null {
-  return activeContext;
+  return active.cx;
 }
 
 /**
@@ -291,7 +292,7 @@ interface YieldState {
 /** First `next()` of a `yield*`: marks it started; the context to poll with (`null`: do not poll). */
 function startYield(it: YieldState): Context | null {
   it.stage = STARTED;
-  return activeContext;
+  return active.cx;
 }
 
 /** After the in-line poll: done with the output, or flagged Pending for the driver. */

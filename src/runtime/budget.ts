@@ -3,7 +3,11 @@ import type { Context } from "../task/context.js";
 /** Operations a task may perform on leaf resources in one poll before it must yield (tokio's 128). */
 export const TASK_BUDGET = 128;
 
-let remaining = Number.POSITIVE_INFINITY;
+/**
+ * The polling task's remaining budget: a field of a const object, not a module `let`, which V8
+ * (Node 20) checks for initialization on every read and write (see "Hot imports" on Future).
+ */
+const budget = { remaining: Number.POSITIVE_INFINITY };
 
 /**
  * Spends one unit of the polling task's cooperative budget. Leaf resources (channels, timers,
@@ -21,8 +25,8 @@ let remaining = Number.POSITIVE_INFINITY;
  * ```
  */
 export function consumeBudget(cx: Context): boolean {
-  if (remaining > 0) {
-    remaining--;
+  if (budget.remaining > 0) {
+    budget.remaining--;
     return true;
   }
   cx.waker.wakeByRef();
@@ -31,10 +35,10 @@ export function consumeBudget(cx: Context): boolean {
 
 /** @internal The scheduler resets the budget before each task poll. */
 export function resetBudget(units: number): void {
-  remaining = units;
+  budget.remaining = units;
 }
 
 /** What is left of the current task poll's budget (for tests and tracing). */
 export function remainingBudget(): number {
-  return remaining;
+  return budget.remaining;
 }

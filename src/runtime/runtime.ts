@@ -10,7 +10,7 @@ import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending as PendingExport } from "../task/poll.js";
 import { Waker } from "../task/waker.js";
 import { type AsyncContextCarrier, checkAsyncContextCarrier } from "./async-context.js";
-import { resetBudget, TASK_BUDGET } from "./budget.js";
+import * as Budget from "./budget.js";
 import { RuntimeClock } from "./clock.js";
 import { enterRuntime } from "./current.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
@@ -36,6 +36,8 @@ import * as TaskState from "./task-state.js";
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
 const { CANCELLED, COMPLETE, RUNNING, SCHEDULED } = TaskState;
+const { resetBudget, TASK_BUDGET } = Budget;
+const setContextWaker = Context.setWaker;
 
 /** Options of {@link Runtime}. */
 export interface RuntimeOptions {
@@ -556,7 +558,7 @@ export class Runtime implements TaskScheduler, HandleHost {
         task.state = (state & ~SCHEDULED) | RUNNING;
         task.polls++;
         resetBudget(TASK_BUDGET);
-        Context.setWaker(cx, task);
+        setContextWaker(cx, task);
         let result: unknown;
         try {
           result =
