@@ -1,16 +1,11 @@
 import { RawWaker } from "../task/raw-waker.js";
 import { Waker } from "../task/waker.js";
-import {
-  heldByRuntime,
-  holdTaskWaker,
-  releasedByRuntime,
-  releaseTaskWakerHold,
-  TASK_VTABLE as TASK_VTABLE_EXPORT,
-  type Task,
-} from "./task.js";
+import type { Task } from "./task.js";
+import * as TaskModule from "./task.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
-const TASK_VTABLE = TASK_VTABLE_EXPORT;
+const { heldByRuntime, holdTaskWaker, releasedByRuntime, releaseTaskWakerHold, TASK_VTABLE } =
+  TaskModule;
 
 /**
  * One waker kept by a runtime structure (a timer, a join set, a channel, a socket) until the event

@@ -1,6 +1,6 @@
 import { Future, pollAfterCompletion, SelfAwaitingFuture } from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
-import { consumeBudget } from "../runtime/budget.js";
+import * as Budget from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import { ReadyQueue } from "../runtime/ready-queue.js";
 import type { Context } from "../task/context.js";
@@ -10,6 +10,7 @@ import { Waiter, WaitList } from "./wait-list.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
+const { consumeBudget } = Budget;
 
 /** A waiter that was granted a buffer slot (as opposed to woken by close). */
 const GRANTED = 1;

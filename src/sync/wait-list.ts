@@ -1,11 +1,9 @@
-import {
-  type HeldWaker,
-  holdWaker,
-  releaseHeld,
-  type WakerHold,
-  wakeHeld,
-} from "../runtime/held-waker.js";
+import type { HeldWaker, WakerHold } from "../runtime/held-waker.js";
+import * as HeldWakerModule from "../runtime/held-waker.js";
 import type { Waker } from "../task/waker.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const { holdWaker, releaseHeld, wakeHeld } = HeldWakerModule;
 
 /**
  * A task parked in a {@link WaitList}: its waker (kept as a {@link HeldWaker} keeps one) and its
