@@ -33,7 +33,7 @@ export class Mutex<T> {
    * intact and never holds the lock.
    */
   lock(): Future<MutexGuard<T>> {
-    return new MutexLock(this);
+    return new Acquire(this.semaphore, 1, this, grantGuard, describeLock);
   }
 
   /** The guard if the lock is free and no one is queued; `undefined` otherwise. */
@@ -98,21 +98,10 @@ export class MutexGuard<T> {
   }
 }
 
-/** `Mutex.lock()`: a FIFO wait for the mutex's one permit, completing with the guard. */
-class MutexLock<T> extends Acquire<MutexGuard<T>> {
-  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
-  declare private readonly mutex: Mutex<T>;
+function grantGuard<T>(mutex: Mutex<T>): MutexGuard<T> {
+  return new MutexGuard(mutex);
+}
 
-  constructor(mutex: Mutex<T>) {
-    super(mutex.semaphore, 1);
-    this.mutex = mutex;
-  }
-
-  protected granted(): MutexGuard<T> {
-    return new MutexGuard(this.mutex);
-  }
-
-  override describe(): string {
-    return "Mutex.lock";
-  }
+function describeLock(): string {
+  return "Mutex.lock";
 }
