@@ -274,16 +274,29 @@ export function pick<T>(items: readonly T[], k: number): T {
   return items[k % items.length]!;
 }
 
+/**
+ * A command on one of `items(w)` (the `k`-th, wrapping around), run only while `has(w)` says there
+ * is one.
+ */
+function onSomeOf<W extends object, T>(
+  name: string,
+  items: (w: W) => readonly T[],
+  has: (w: W) => boolean,
+  body: (w: W, item: T) => void,
+): fc.Arbitrary<fc.Command<W, W>> {
+  return withArg<W, number>(name, fc.nat(), (w, k) => body(w, pick(items(w), k)), has);
+}
+
 /** A command on one of the pending ops of the world (`k % ops.length`), when there is one. */
 export function onSomeOp<W extends { readonly ops: readonly O[] }, O>(
   name: string,
   body: (w: W, op: O) => void,
 ): fc.Arbitrary<fc.Command<W, W>> {
-  return withArg<W, number>(
+  return onSomeOf<W, O>(
     name,
-    fc.nat(),
-    (w, k) => body(w, pick(w.ops, k)),
+    (w) => w.ops,
     (w) => w.ops.length > 0,
+    body,
   );
 }
 
@@ -312,12 +325,7 @@ export function onSomeSender<W extends SenderPool<unknown>>(
   name: string,
   body: (w: W, sender: number) => void,
 ): fc.Arbitrary<fc.Command<W, W>> {
-  return withArg<W, number>(
-    name,
-    fc.nat(),
-    (w, k) => body(w, pick(liveSenders(w), k)),
-    hasLiveSender,
-  );
+  return onSomeOf<W, number>(name, liveSenders, hasLiveSender, body);
 }
 
 /** `cloneSender`: clones a live sender (the clone is alive), then runs the model's `check`. */
