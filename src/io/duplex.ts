@@ -29,7 +29,7 @@ class Pipe {
       this.reader.register(cx.waker);
       return Pending;
     }
-    if (!consumeBudget(cx)) return Pending;
+    if (consumeBudget(cx) === false) return Pending;
     let n = 0;
     while (n < buf.length && this.chunks.length > 0) {
       const chunk = this.chunks[0]!;
@@ -56,7 +56,7 @@ class Pipe {
       this.writer.register(cx.waker);
       return Pending;
     }
-    if (!consumeBudget(cx)) return Pending;
+    if (consumeBudget(cx) === false) return Pending;
     const n = Math.min(room, data.length);
     // Copy: the caller may reuse its buffer once the write returned.
     this.chunks.push(data.slice(0, n));

@@ -4,10 +4,13 @@ import type { Context } from "../task/context.js";
 export const TASK_BUDGET = 128;
 
 /**
- * The polling task's remaining budget: a field of a const object, not a module `let`, which V8
+ * The polling task's remaining budget: fields of a const object, not module `let`s, which V8
  * (Node 20) checks for initialization on every read and write (see "Hot imports" on Future).
+ * `remaining` only ever holds small integers, so V8 keeps it untagged; the unlimited budget of a
+ * poll outside the runtime is the `unlimited` flag rather than `Infinity` in `remaining`, which
+ * would make every decrement floating-point arithmetic on a boxed number.
  */
-const budget = { remaining: Number.POSITIVE_INFINITY };
+const budget = { remaining: 0, unlimited: true };
 
 /**
  * Spends one unit of the polling task's cooperative budget. Leaf resources (channels, timers,
@@ -18,7 +21,7 @@ const budget = { remaining: Number.POSITIVE_INFINITY };
  * @example
  * ```ts
  * poll(cx: Context): Poll<T> {
- *   if (!consumeBudget(cx)) return Pending;
+ *   if (consumeBudget(cx) === false) return Pending;
  *   const item = this.queue.shift();
  *   ...
  * }
@@ -29,16 +32,31 @@ export function consumeBudget(cx: Context): boolean {
     budget.remaining--;
     return true;
   }
+  return budgetSpent(cx);
+}
+
+/** Out of line, so that the callers' hot paths inline only the test above. */
+function budgetSpent(cx: Context): boolean {
+  if (budget.unlimited === true) return true;
   cx.waker.wakeByRef();
   return false;
 }
 
-/** @internal The scheduler resets the budget before each task poll. */
+/**
+ * @internal The scheduler resets the budget before each task poll (`units`, an integer) and
+ * after it (`Number.POSITIVE_INFINITY`: unlimited).
+ */
 export function resetBudget(units: number): void {
-  budget.remaining = units;
+  if (units === Number.POSITIVE_INFINITY) {
+    budget.remaining = 0;
+    budget.unlimited = true;
+  } else {
+    budget.remaining = units;
+    budget.unlimited = false;
+  }
 }
 
 /** What is left of the current task poll's budget (for tests and tracing). */
 export function remainingBudget(): number {
-  return budget.remaining;
+  return budget.unlimited === true ? Number.POSITIVE_INFINITY : budget.remaining;
 }

@@ -222,7 +222,7 @@ class BroadcastRecv<T> extends Future<T> {
 
   poll(cx: Context): Poll<T> {
     if (this.done) throw pollAfterCompletion(this);
-    if (!consumeBudget(cx)) return Pending;
+    if (consumeBudget(cx) === false) return Pending;
     let r: T | typeof NONE;
     try {
       r = this.receiver.take();

@@ -1,3 +1,4 @@
+import * as FutureModule from "../future/future.js";
 import { Future, pollAfterCompletion, SelfAwaitingFuture } from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import * as Budget from "../runtime/budget.js";
@@ -11,6 +12,7 @@ import { Waiter, WaitList } from "./wait-list.js";
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
 const { consumeBudget } = Budget;
+const { FRESH, finishYield, settleYield, startYield } = FutureModule;
 
 /** A waiter that was granted a buffer slot (as opposed to woken by close). */
 const GRANTED = 1;
@@ -49,6 +51,12 @@ export class Chan<T> {
 
   /** A slot became free (a message was received, a reservation released): grant it in order. */
   freeSlot(): void {
+    // The common case, tested first so that it costs no call where inlined: nobody to tell.
+    if (this.sendWaiters.length === 0 && this.closed === false && this.senders !== 0) return;
+    this.grantSlot();
+  }
+
+  private grantSlot(): void {
     const waiter = this.sendWaiters.popFront();
     if (waiter === null) {
       // A returned reservation may be what the receiver waits on to see the end.
@@ -289,7 +297,7 @@ export class Receiver<T> {
   pollNext(cx: Context): Poll<T | typeof Done> {
     const chan = this.chan;
     if (!chan.buffer.isEmpty()) {
-      if (!consumeBudget(cx)) return Pending;
+      if (consumeBudget(cx) === false) return Pending;
       return this.take();
     }
     if (chan.exhausted()) return Done;
@@ -356,17 +364,37 @@ class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
     this.sending = sending;
   }
 
+  /** @internal The `yield*` protocol, written out here: see SelfAwaitingFuture. */
+  override next(sent?: unknown): this {
+    if (this.stage !== FRESH) return finishYield(this, sent);
+    const cx = startYield(this);
+    return cx === null ? this : settleYield(this, this.poll(cx));
+  }
+
   poll(cx: Context): Poll<void | Permit<T>> {
     if (this.finished === true) throw pollAfterCompletion(this);
+    const chan = this.chan;
+    // The fast path (not queued, open, a slot free) is kept short: see "Hot paths" on Chan.
+    if (this.waiter === null && chan.closed === false && chan.hasFreeSlot()) {
+      if (consumeBudget(cx) === false) return Pending;
+      this.finished = true;
+      if (this.sending === false) {
+        chan.reserved++;
+        return new Permit(chan);
+      }
+      chan.push(this.message as T);
+      return undefined;
+    }
+    return this.pollQueued(cx);
+  }
+
+  /** Closed, or no slot free for us yet: queue up (once) and wait to be granted a slot. */
+  private pollQueued(cx: Context): Poll<void | Permit<T>> {
     const chan = this.chan;
     let waiter = this.waiter;
     if (waiter === null) {
       if (chan.closed === true) return this.fail();
-      if (!consumeBudget(cx)) return Pending;
-      if (chan.hasFreeSlot()) {
-        chan.reserved++;
-        return this.complete();
-      }
+      if (consumeBudget(cx) === false) return Pending;
       waiter = new Waiter();
       this.waiter = waiter;
       chan.sendWaiters.pushBack(waiter);
@@ -395,7 +423,7 @@ class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
     return this.sending === true ? "Sender.send" : "Sender.reserve";
   }
 
-  /** We hold a reserved slot: fill it (send) or hand it out (reserve). */
+  /** We were granted a reserved slot: fill it (send) or hand it out (reserve). */
   private complete(): void | Permit<T> {
     this.finished = true;
     this.waiter?.release();
@@ -435,17 +463,27 @@ class Recv<T> extends SelfAwaitingFuture<T | T[]> {
     this.single = single;
   }
 
+  /** @internal The `yield*` protocol, written out here: see SelfAwaitingFuture. */
+  override next(sent?: unknown): this {
+    if (this.stage !== FRESH) return finishYield(this, sent);
+    const cx = startYield(this);
+    return cx === null ? this : settleYield(this, this.poll(cx));
+  }
+
   poll(cx: Context): Poll<T | T[]> {
     if (this.finished === true) throw pollAfterCompletion(this);
-    const chan = this.chan;
-    if (!chan.buffer.isEmpty()) {
-      if (!consumeBudget(cx)) return Pending;
+    // The fast path (a message buffered) is kept short: see "Hot paths" on Chan.
+    if (!this.chan.buffer.isEmpty()) {
+      if (consumeBudget(cx) === false) return Pending;
       this.finished = true;
-      if (this.single === true) return this.receiver.take();
-      const out: T[] = [];
-      while (out.length < this.limit && !chan.buffer.isEmpty()) out.push(this.receiver.take());
-      return out;
+      return this.single === true ? this.receiver.take() : this.takeMany();
     }
+    return this.pollEmpty(cx);
+  }
+
+  /** Nothing buffered: the end of the channel, or wait for a message. */
+  private pollEmpty(cx: Context): Poll<T | T[]> {
+    const chan = this.chan;
     if (chan.exhausted()) {
       this.finished = true;
       throw new ChannelClosed("the channel is closed and empty");
@@ -453,6 +491,14 @@ class Recv<T> extends SelfAwaitingFuture<T | T[]> {
     chan.receiver.register(cx.waker);
     this.registered = true;
     return Pending;
+  }
+
+  /** Up to `limit` buffered messages (at least one is). */
+  private takeMany(): T[] {
+    const buffer = this.chan.buffer;
+    const out: T[] = [];
+    while (out.length < this.limit && !buffer.isEmpty()) out.push(this.receiver.take());
+    return out;
   }
 
   override drop(): void {

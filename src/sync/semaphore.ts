@@ -217,7 +217,7 @@ export class Acquire<P, O> extends Future<P> {
     let waiter = this.waiter;
     if (waiter === null) {
       if (sem.isClosed() === true) return this.fail();
-      if (!consumeBudget(cx)) return Pending;
+      if (consumeBudget(cx) === false) return Pending;
       if (sem.takeNow(this.n)) return this.succeed();
       waiter = new Waiter();
       waiter.needed = this.n;

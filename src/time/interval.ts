@@ -71,7 +71,7 @@ export class Interval {
 
   /** @internal */
   pollTick(cx: Context): Poll<Instant> {
-    if (!consumeBudget(cx)) return Pending;
+    if (consumeBudget(cx) === false) return Pending;
     const driver = this.timeDriver();
     const now = driver.now();
     if (Number.isNaN(this.next)) this.next = now;

@@ -70,7 +70,7 @@ export class Sleep extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
-    if (!consumeBudget(cx)) return Pending;
+    if (consumeBudget(cx) === false) return Pending;
     if (this.fired) return this.complete();
     const driver = this.timeDriver();
     const now = driver.now();

@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SelfAwaitingFuture } from "../../src/future/future.js";
+import {
+  FRESH,
+  finishYield,
+  SelfAwaitingFuture,
+  settleYield,
+  startYield,
+} from "../../src/future/future.js";
 import {
   type AsyncGenerator,
   type Context,
@@ -27,6 +33,12 @@ class SelfLeaf<T> extends SelfAwaitingFuture<T> {
   private result: { value: T } | null = null;
   private finished = false;
   private waker: Waker | null = null;
+
+  override next(sent?: unknown): this {
+    if (this.stage !== FRESH) return finishYield(this, sent);
+    const cx = startYield(this);
+    return cx === null ? this : settleYield(this, this.poll(cx));
+  }
 
   poll(cx: Context): Poll<T> {
     this.polls++;

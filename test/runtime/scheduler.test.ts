@@ -10,6 +10,7 @@ import {
   type Poll,
   pollFn,
   Runtime,
+  remainingBudget,
   TASK_BUDGET,
   yieldNow,
 } from "../../src/index.js";
@@ -99,8 +100,19 @@ test("the cooperative budget: 128 units per task poll, then the leaf must yield"
   assert.deepEqual(seen, [TASK_BUDGET, TASK_BUDGET, TASK_BUDGET]);
 });
 
-test("budget outside a runtime is unlimited", () => {
+test("budget outside a runtime is unlimited, also after a runtime poll", async () => {
   const cx = { waker: null } as unknown as Context;
+  assert.equal(remainingBudget(), Number.POSITIVE_INFINITY);
+  for (let i = 0; i < 1000; i++) assert.equal(consumeBudget(cx), true);
+  let inside = -1;
+  await new Runtime().run(
+    pollFn<void>(() => {
+      inside = remainingBudget();
+      return undefined;
+    }),
+  );
+  assert.equal(inside, TASK_BUDGET);
+  assert.equal(remainingBudget(), Number.POSITIVE_INFINITY);
   for (let i = 0; i < 1000; i++) assert.equal(consumeBudget(cx), true);
 });
 

@@ -195,7 +195,7 @@ export class SimStream implements Connection {
       flow.reader.register(cx.waker);
       return Pending;
     }
-    if (!consumeBudget(cx)) return Pending;
+    if (consumeBudget(cx) === false) return Pending;
     const n = flow.read(buf);
     // The window opened: tell the sender once it grew enough (receiver-side silly window avoidance).
     this.net.windowOpened(flow);
@@ -219,7 +219,7 @@ export class SimStream implements Connection {
       flow.writer.register(cx.waker);
       return Pending;
     }
-    if (!consumeBudget(cx)) return Pending;
+    if (consumeBudget(cx) === false) return Pending;
     const n = Math.min(room, data.length);
     // A copy: the caller may reuse its buffer once the write returned.
     flow.queue.push(data.slice(0, n));
