@@ -3,10 +3,24 @@
  * shift are O(1) and allocate nothing once the buffer is large enough.
  */
 export class ReadyQueue<T> {
-  private buffer: (T | undefined)[] = new Array(256);
-  private mask = 255;
-  private head = 0;
-  private tail = 0;
+  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
+  declare private buffer: (T | undefined)[];
+  declare private mask: number;
+  declare private head: number;
+  declare private tail: number;
+
+  /**
+   * @param expected how many items the queue is expected to hold at once (a channel's capacity):
+   * the first buffer holds that many without growing, up to 256 slots; more grows it.
+   */
+  constructor(expected = 255) {
+    let size = 2;
+    while (size <= expected && size < 256) size *= 2;
+    this.buffer = emptySlots(size);
+    this.mask = size - 1;
+    this.head = 0;
+    this.tail = 0;
+  }
 
   get length(): number {
     return (this.tail - this.head) & this.mask;
@@ -65,7 +79,7 @@ export class ReadyQueue<T> {
   private grow(): void {
     const old = this.buffer;
     const size = old.length;
-    const next: (T | undefined)[] = new Array(size * 2);
+    const next: (T | undefined)[] = emptySlots(size * 2);
     // The buffer is full: head === tail. Copy head..end, then 0..head.
     let j = 0;
     for (let i = this.head; i < size; i++) next[j++] = old[i];
@@ -75,4 +89,13 @@ export class ReadyQueue<T> {
     this.tail = size;
     this.mask = size * 2 - 1;
   }
+}
+
+/**
+ * `size` empty slots in an array of V8's general element kind from the start. `new Array(n)` alone
+ * starts as an array of small integers and changes kind at the first object or `undefined`
+ * stored; the queues' push and shift then saw two kinds and checked for both on every call.
+ */
+function emptySlots<T>(size: number): (T | undefined)[] {
+  return new Array<T | undefined>(size).fill(undefined);
 }

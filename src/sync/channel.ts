@@ -24,7 +24,7 @@ const GRANTED = 1;
  * `recv` goes straight to the oldest of them, so no sender overtakes another.
  */
 export class Chan<T> {
-  readonly buffer = new ReadyQueue<T>();
+  declare readonly buffer: ReadyQueue<T>;
   /** Slots reserved but not yet filled. */
   reserved = 0;
   senders = 1;
@@ -37,7 +37,14 @@ export class Chan<T> {
   readonly sendWaiters = new WaitList();
   readonly closedWaiters = new WaitList();
 
-  constructor(readonly capacity: number) {}
+  /** `capacity` is finite (a {@link channel}, not an {@link unboundedChannel}). */
+  declare readonly bounded: boolean;
+
+  constructor(readonly capacity: number) {
+    this.buffer = new ReadyQueue<T>(capacity);
+    // A flag, so that the receive path does not compare with Infinity (a float compare) per message.
+    this.bounded = capacity !== Number.POSITIVE_INFINITY;
+  }
 
   /** True when a send may take a slot now without overtaking a queued sender. */
   hasFreeSlot(): boolean {
@@ -341,7 +348,7 @@ export class Receiver<T> {
   take(): T {
     const chan = this.chan;
     const value = chan.buffer.shift() as T;
-    if (chan.capacity !== Number.POSITIVE_INFINITY) chan.freeSlot();
+    if (chan.bounded === true) chan.freeSlot();
     return value;
   }
 }
