@@ -1,5 +1,4 @@
-import * as FutureModule from "../future/future.js";
-import { Future, pollAfterCompletion, SelfAwaitingFuture } from "../future/future.js";
+import { Future, pollAfterCompletion, SelfAwaitingFuture, yieldSteps } from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import * as Budget from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
@@ -12,7 +11,7 @@ import { Waiter, WaitList } from "./wait-list.js";
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
 const { consumeBudget } = Budget;
-const { FRESH, finishYield, settleYield, startYield } = FutureModule;
+const { FRESH, finishYield, settleYield, startYield } = yieldSteps;
 
 /** A waiter that was granted a buffer slot (as opposed to woken by close). */
 const GRANTED = 1;

@@ -6,13 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  FRESH,
-  finishYield,
-  SelfAwaitingFuture,
-  settleYield,
-  startYield,
-} from "../../src/future/future.js";
+import { SelfAwaitingFuture, yieldSteps } from "../../src/future/future.js";
 import {
   type AsyncGenerator,
   type Context,
@@ -24,6 +18,8 @@ import {
 } from "../../src/index.js";
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
 import { Leaf } from "./leaf.js";
+
+const { FRESH, finishYield, settleYield, startYield } = yieldSteps;
 
 /** A self-awaiting leaf completed from outside, counting polls and drops. */
 class SelfLeaf<T> extends SelfAwaitingFuture<T> {
