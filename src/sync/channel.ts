@@ -21,6 +21,14 @@ const GRANTED = 1;
  * "used" by a buffered message or by a reservation (a granted waiting send, a `Permit`), and at
  * most `capacity` are used. Senders that find no free slot queue in FIFO order; a slot freed by
  * `recv` goes straight to the oldest of them, so no sender overtakes another.
+ *
+ * Hot paths: the send and receive futures keep their ready case (a free slot, a buffered message)
+ * short and in line, and move everything else to methods of their own, so that V8 inlines the
+ * whole ready case, buffer operations included, into the future's `next`. V8 stops inlining into
+ * one function at ~920 bytes of bytecode, and also counts against that what a callee inlined into
+ * its own optimized code. With the waiting cases in line, the send ran out before the buffer's
+ * push (measured: 819 instructions per message in the throughput benchmark, JIT code and V8
+ * builtins, against 709 after the split).
  */
 export class Chan<T> {
   declare readonly buffer: ReadyQueue<T>;
