@@ -101,8 +101,8 @@ export interface WakerHold {
   readonly wokenByHost: boolean;
 }
 
-/** @internal {@link HeldWaker.register} on any {@link WakerHold}. */
-export function holdWaker(hold: WakerHold, waker: Waker): void {
+/** {@link HeldWaker.register} on any {@link WakerHold}. */
+const holdWaker = (hold: WakerHold, waker: Waker): void => {
   const current = hold.waker;
   if (current !== null) {
     if (current.willWake(waker)) return;
@@ -119,10 +119,10 @@ export function holdWaker(hold: WakerHold, waker: Waker): void {
   if (hold.wokenByHost === false) heldByRuntime(clone);
   hold.waker = clone;
   hold.direct = false;
-}
+};
 
-/** @internal {@link HeldWaker.wake} on any {@link WakerHold}. */
-export function wakeHeld(hold: WakerHold): void {
+/** {@link HeldWaker.wake} on any {@link WakerHold}. */
+const wakeHeld = (hold: WakerHold): void => {
   const waker = hold.waker;
   if (waker === null) return;
   hold.waker = null;
@@ -134,10 +134,10 @@ export function wakeHeld(hold: WakerHold): void {
   }
   if (hold.wokenByHost === false) releasedByRuntime(waker);
   waker.wake();
-}
+};
 
-/** @internal {@link HeldWaker.release} on any {@link WakerHold}. */
-export function releaseHeld(hold: WakerHold): void {
+/** {@link HeldWaker.release} on any {@link WakerHold}. */
+const releaseHeld = (hold: WakerHold): void => {
   const waker = hold.waker;
   if (waker === null) return;
   hold.waker = null;
@@ -147,4 +147,11 @@ export function releaseHeld(hold: WakerHold): void {
   }
   if (hold.wokenByHost === false) releasedByRuntime(waker);
   waker.drop();
-}
+};
+
+/**
+ * @internal The register, wake and release steps on any {@link WakerHold}, for the wait-list
+ * nodes. One exported object rather than exported bindings, and const arrow functions rather
+ * than declarations: see "Hot imports" on Future.
+ */
+export const heldWakerSteps = { holdWaker, wakeHeld, releaseHeld } as const;

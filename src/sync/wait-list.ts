@@ -3,7 +3,7 @@ import * as HeldWakerModule from "../runtime/held-waker.js";
 import type { Waker } from "../task/waker.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
-const { holdWaker, releaseHeld, wakeHeld } = HeldWakerModule;
+const { holdWaker, releaseHeld, wakeHeld } = HeldWakerModule.heldWakerSteps;
 
 /**
  * A task parked in a {@link WaitList}: its waker (kept as a {@link HeldWaker} keeps one) and its
