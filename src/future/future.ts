@@ -47,7 +47,11 @@ const Pending: typeof PendingExport = PendingExport;
  * module `let`s. A module's own helpers called there are `const` arrow functions, not `function`
  * declarations: a declaration is a mutable binding, and V8 checks the callee's identity at each
  * optimized call of it; a const is folded. Measured for the `yield*` steps below: -67 instructions
- * (JIT code and builtins) per iteration of two task switches, -87 per contended mutex lock.
+ * (JIT code and builtins) per iteration of two task switches, -87 per contended mutex lock. The
+ * same goes for the classes constructed there: an imported or exported class is read through its
+ * module cell, and a class declaration's binding is checked for initialization; a const alias or
+ * a const class expression is folded (-30 instructions per contended mutex lock for its acquire,
+ * wait-list node, guard and `yieldNow`, -47 per contended semaphore acquire).
  *
  * Boolean tests: on the same path, a boolean field is tested as `flag === true` (or `=== false`),
  * not as `if (flag)`. V8 does not track that a field only ever holds booleans, so a bare test

@@ -1,6 +1,10 @@
 import type { Future } from "../future/future.js";
 import { WakerContractError } from "../task/errors.js";
-import { Acquire, Semaphore } from "./semaphore.js";
+import * as SemaphoreModule from "./semaphore.js";
+import { Semaphore } from "./semaphore.js";
+
+// Bound locally for the hot path: see "Hot imports" on Future.
+const { Acquire } = SemaphoreModule;
 
 /**
  * An async mutual-exclusion lock around a value (tokio's `Mutex`): `lock()` waits, in FIFO order,
@@ -98,8 +102,11 @@ export class MutexGuard<T> {
   }
 }
 
+/** The guard class through a const, for the contended lock's path: see "Hot imports" on Future. */
+const GuardClass = MutexGuard;
+
 function grantGuard<T>(mutex: Mutex<T>): MutexGuard<T> {
-  return new MutexGuard(mutex);
+  return new GuardClass(mutex);
 }
 
 function describeLock(): string {

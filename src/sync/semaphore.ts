@@ -3,11 +3,14 @@ import * as Budget from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { SemaphoreClosed } from "./errors.js";
-import { Waiter, WaitList } from "./wait-list.js";
+import type { Waiter } from "./wait-list.js";
+import * as WaitListModule from "./wait-list.js";
+import { WaitList } from "./wait-list.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
 const { consumeBudget } = Budget;
+const WaiterNode = WaitListModule.Waiter;
 
 /** The most permits a semaphore can hold or a single acquire can ask for. */
 const MAX_PERMITS = 2 ** 31 - 1;
@@ -219,7 +222,7 @@ export class Acquire<P, O> extends Future<P> {
       if (sem.isClosed() === true) return this.fail();
       if (consumeBudget(cx) === false) return Pending;
       if (sem.takeNow(this.n)) return this.succeed();
-      waiter = new Waiter();
+      waiter = new WaiterNode();
       waiter.needed = this.n;
       this.waiter = waiter;
       sem.waiters.pushBack(waiter);
