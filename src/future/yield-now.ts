@@ -5,7 +5,10 @@ import { Future } from "./future.js";
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
 
-/** A const class expression, not a declaration, for the task switch's path: see "Hot imports" on Future. */
+/**
+ * `yieldNow`'s future: a const class expression, not a declaration, on the task switch's path (see
+ * "Hot imports" on Future).
+ */
 const YieldNow = class YieldNow extends Future<void> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private yielded: boolean;
