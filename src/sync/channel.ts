@@ -360,7 +360,8 @@ export class Receiver<T> {
   }
 }
 
-class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
+/** A const class expression, not a declaration, on the hot path: see "Hot imports" on Future. */
+const Send = class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private waiter: Waiter | null;
   declare private finished: boolean;
@@ -454,9 +455,10 @@ class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
     this.drop();
     throw new ChannelClosed("the channel is closed", this.message);
   }
-}
+};
 
-class Recv<T> extends SelfAwaitingFuture<T | T[]> {
+/** A const class expression, not a declaration, on the hot path: see "Hot imports" on Future. */
+const Recv = class Recv<T> extends SelfAwaitingFuture<T | T[]> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private finished: boolean;
   /** This future stored its waker in the channel (so dropping it must release that waker). */
@@ -524,7 +526,7 @@ class Recv<T> extends SelfAwaitingFuture<T | T[]> {
   override describe(): string {
     return this.single === true ? "Receiver.recv" : "Receiver.recvMany";
   }
-}
+};
 
 class ClosedWait<T> extends Future<void> {
   private waiter: Waiter | null = null;

@@ -223,6 +223,11 @@ class OneshotClosed<T> extends Future<void> {
  * ```
  */
 export function oneshot<T>(): [OneshotSender<T>, OneshotReceiver<T>] {
-  const state = new OneshotState<T>();
-  return [new OneshotSender(state), new OneshotReceiver(state)];
+  const state = new StateClass<T>();
+  return [new SenderClass(state), new ReceiverClass(state)];
 }
+
+/** The classes through consts, for `oneshot()`: see "Hot imports" on Future. */
+const StateClass = OneshotState;
+const SenderClass = OneshotSender;
+const ReceiverClass = OneshotReceiver;
