@@ -191,11 +191,13 @@ export function currentAsyncContext(): Context | null {
   return active.cx;
 }
 
+/** {@link IN_AWAITER} through a module-local const, for `takePolledPending`: see "Hot imports". */
+const inAwaiter: unique symbol = Symbol("in awaiter");
 /**
  * @internal `GenFuture.waitingOn`: the awaited future is `awaiter.value`, the one in the block's
  * reused {@link Await}.
  */
-export const IN_AWAITER: unique symbol = Symbol("in awaiter");
+export const IN_AWAITER: typeof inAwaiter = inAwaiter;
 
 /**
  * @internal What the block waits on when `step`, what its generator just yielded, is a `yield*`
@@ -213,9 +215,9 @@ export function takePolledPending(
   if (step === awaiter) {
     if (awaiter === null || awaiter.stage !== POLLED_PENDING) return null;
     awaiter.stage = STARTED;
-    return IN_AWAITER;
+    return inAwaiter;
   }
-  if (step instanceof SelfAwaitingFuture && step.stage === POLLED_PENDING) {
+  if (step instanceof SelfAwaitingClass && step.stage === POLLED_PENDING) {
     step.stage = STARTED;
     return step;
   }
@@ -567,3 +569,9 @@ export abstract class SelfAwaitingFuture<T> extends Future<T> {
     return finishYield(this, value);
   }
 }
+
+/**
+ * The class {@link takePolledPending} tests against on every task switch, through a module-local
+ * const rather than its exported binding: see "Hot imports" on Future.
+ */
+const SelfAwaitingClass = SelfAwaitingFuture;
