@@ -3,9 +3,8 @@ import * as Budget from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { SemaphoreClosed } from "./errors.js";
-import type { Waiter } from "./wait-list.js";
 import * as WaitListModule from "./wait-list.js";
-import { WaitList } from "./wait-list.js";
+import { type Waiter, WaitList } from "./wait-list.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
