@@ -1,7 +1,7 @@
 import type { Future } from "../future/future.js";
 import { WakerContractError } from "../task/errors.js";
 import * as SemaphoreModule from "./semaphore.js";
-import { Semaphore } from "./semaphore.js";
+import { type AcquireKind, Semaphore } from "./semaphore.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const { Acquire } = SemaphoreModule;
@@ -37,7 +37,7 @@ export class Mutex<T> {
    * intact and never holds the lock.
    */
   lock(): Future<MutexGuard<T>> {
-    return new Acquire(this.semaphore, 1, this, grantGuard, describeLock);
+    return new Acquire(this.semaphore, 1, this as Mutex<unknown>, LOCK) as Future<MutexGuard<T>>;
   }
 
   /** The guard if the lock is free and no one is queued; `undefined` otherwise. */
@@ -105,10 +105,8 @@ export class MutexGuard<T> {
 /** The guard class through a const, for the contended lock's path: see "Hot imports" on Future. */
 const GuardClass = MutexGuard;
 
-function grantGuard<T>(mutex: Mutex<T>): MutexGuard<T> {
-  return new GuardClass(mutex);
-}
-
-function describeLock(): string {
-  return "Mutex.lock";
-}
+/** `Mutex.lock`: a guard of the mutex. */
+const LOCK: AcquireKind<MutexGuard<unknown>, Mutex<unknown>> = {
+  grant: (mutex) => new GuardClass(mutex),
+  label: () => "Mutex.lock",
+};

@@ -22,12 +22,11 @@ export class Waiter implements WakerHold {
   declare waker: Waker | null;
   /** @internal */
   declare direct: boolean;
-  /** @internal */
+  /** @internal `true`, on the prototype (a field less per waiter): see the class note. */
   declare readonly wokenByHost: boolean;
+  /** The previous waiter in the list; `null` at the head or when not in a list. */
   declare prev: Waiter | null;
   declare next: Waiter | null;
-  /** True while in a list. */
-  declare linked: boolean;
   /** What the waiter still needs (permits) or was granted; meaning is up to the primitive. */
   declare needed: number;
   declare assigned: number;
@@ -37,10 +36,8 @@ export class Waiter implements WakerHold {
   constructor() {
     this.waker = null;
     this.direct = false;
-    this.wokenByHost = true;
     this.prev = null;
     this.next = null;
-    this.linked = false;
     this.needed = 0;
     this.assigned = 0;
     this.ready = false;
@@ -61,6 +58,7 @@ export class Waiter implements WakerHold {
     releaseHeld(this);
   }
 }
+Object.defineProperty(Waiter.prototype, "wokenByHost", { value: true });
 
 /**
  * An intrusive FIFO list of {@link Waiter}s: push at the back, pop at the front, remove anywhere
@@ -86,20 +84,26 @@ export class WaitList {
     if (this.tail === null) this.head = waiter;
     else this.tail.next = waiter;
     this.tail = waiter;
-    waiter.linked = true;
     this.count++;
   }
 
   /** Removes `waiter` if it is in the list. */
   remove(waiter: Waiter): void {
-    if (waiter.linked === false) return;
+    if (!this.holds(waiter)) return;
     if (waiter.prev !== null) waiter.prev.next = waiter.next;
     else this.head = waiter.next;
     if (waiter.next !== null) waiter.next.prev = waiter.prev;
     else this.tail = waiter.prev;
     waiter.prev = waiter.next = null;
-    waiter.linked = false;
     this.count--;
+  }
+
+  /**
+   * True if `waiter` is in this list (a waiter is in one list at most). From the links rather
+   * than a flag of its own: a field less in a node made per contended lock or send.
+   */
+  holds(waiter: Waiter): boolean {
+    return waiter.prev !== null || this.head === waiter;
   }
 
   /** Takes `waiter` out of the list (if it is in) and drops its stored waker: a cancelled wait. */
@@ -110,7 +114,7 @@ export class WaitList {
 
   /** Parks `waiter` at the back (if it is not parked yet) with the polling task's waker. */
   park(waiter: Waiter, waker: Waker): void {
-    if (waiter.linked === false) this.pushBack(waiter);
+    if (!this.holds(waiter)) this.pushBack(waiter);
     waiter.register(waker);
   }
 
