@@ -51,6 +51,11 @@ export class HeldWaker implements WakerHold {
     return this.waker !== null;
   }
 
+  /** True when a waker is stored and it wakes the same task as `waker`. */
+  willWake(waker: Waker): boolean {
+    return this.waker?.willWake(waker) === true;
+  }
+
   /** Stores `waker` (or a clone of it), unless the stored one already wakes the same task. */
   register(waker: Waker): void {
     holdWaker(this, waker);

@@ -5,7 +5,7 @@ import { HeldWaker } from "../runtime/held-waker.js";
 import { ReadyQueue } from "../runtime/ready-queue.js";
 import type { Context } from "../task/context.js";
 import { Done, Pending as PendingExport, type Poll } from "../task/poll.js";
-import { ChannelClosed, ChannelFull } from "./errors.js";
+import { ChannelClosed, ChannelFull, ChannelReceiverBusy } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
@@ -50,6 +50,14 @@ export class Chan<T> {
   receiverDropped = false;
   /** A host callback may send (see `Waiter`), so this counts as a possible host wake. */
   readonly receiver = new HeldWaker(true);
+  /**
+   * Receive futures registered in `receiver` since its last wake. The waker is released when the
+   * last of them is dropped, not by the first, which would leave the others parked (two receives
+   * of one task, `join(rx.recv(), rx.recv())`, share the task's waker). See `Receiving`.
+   */
+  waitingReceives = 0;
+  /** Wakes of `receiver` so far (wrapping): a receive registered in an earlier one was woken. */
+  receiverEpoch = 0;
   readonly sendWaiters = new WaitList();
   readonly closedWaiters = new WaitList();
 
@@ -69,6 +77,18 @@ export class Chan<T> {
 
   push(value: T): void {
     this.buffer.push(value);
+    this.wakeReceiver();
+  }
+
+  /** Wakes the receiving task, if one waits: its registrations are used up (a new epoch). */
+  wakeReceiver(): void {
+    // Tested here, so that the common case (nobody waiting) costs no call where inlined.
+    if (this.receiver.waker !== null) this.wakeWaitingReceiver();
+  }
+
+  private wakeWaitingReceiver(): void {
+    this.receiverEpoch = (this.receiverEpoch + 1) & EPOCH_MASK;
+    this.waitingReceives = 0;
     this.receiver.wake();
   }
 
@@ -83,7 +103,7 @@ export class Chan<T> {
     const waiter = this.sendWaiters.popFront();
     if (waiter === null) {
       // A returned reservation may be what the receiver waits on to see the end.
-      if (this.closed === true || this.senders === 0) this.receiver.wake();
+      if (this.closed === true || this.senders === 0) this.wakeReceiver();
       return;
     }
     this.reserved++;
@@ -97,7 +117,7 @@ export class Chan<T> {
     this.closed = true;
     this.sendWaiters.wakeAll();
     this.closedWaiters.wakeAll();
-    this.receiver.wake();
+    this.wakeReceiver();
   }
 
   /** Takes one buffered message (there is one) and frees its slot. */
@@ -205,7 +225,7 @@ export class Sender<T> {
     this.dropped = true;
     const chan = this.chan;
     chan.senders--;
-    if (chan.senders === 0) chan.receiver.wake();
+    if (chan.senders === 0) chan.wakeReceiver();
   }
 
   [Symbol.dispose](): void {
@@ -287,6 +307,8 @@ export class Receiver<T> {
    * A future of the next message.
    *
    * @throws {ChannelClosed} once the channel is closed (or every sender dropped) and empty.
+   * @throws {ChannelReceiverBusy} when it would wait while a receive of another task waits (one
+   * consumer at a time; receives of one task may wait together).
    *
    * Cancel safety: dropping a pending `recv` consumes nothing.
    */
@@ -298,6 +320,7 @@ export class Receiver<T> {
    * A future of up to `limit` messages (at least one), in order.
    *
    * @throws {ChannelClosed} once the channel is closed and empty.
+   * @throws {ChannelReceiverBusy} as `recv`.
    * @throws {RangeError} when `limit` is not a positive integer.
    *
    * Cancel safety: as `recv`.
@@ -351,6 +374,7 @@ export class Receiver<T> {
     chan.receiverDropped = true;
     chan.close();
     while (!chan.buffer.isEmpty()) chan.buffer.shift();
+    chan.waitingReceives = 0;
     chan.receiver.release();
   }
 
@@ -481,12 +505,28 @@ const Send = class Send<T> extends SelfAwaitingFuture<void | Permit<T>> {
 
 /** `Receiving.state`: not waiting (yet), nothing to release. */
 const IDLE = 0;
-/** `Receiving.state`: this future's waker is stored in the channel; dropping it releases that. */
-const REGISTERED = 1;
 /** `Receiving.state`: completed, failed or dropped. */
-const FINISHED = 2;
+const FINISHED = 1;
+/**
+ * `Receiving.state` from here up: registered in the channel's `receiverEpoch` `state - REGISTERED`.
+ * Registered in the current epoch, the receive counts among `waitingReceives`; in an earlier one,
+ * it was woken since and holds nothing.
+ */
+const REGISTERED = 2;
+/** `Chan.receiverEpoch` wraps within small integers. */
+const EPOCH_MASK = 0x3fffffff;
 
-/** What `recv` and `recvMany` share: waiting for a message, the end of the channel, drop. */
+/**
+ * What `recv` and `recvMany` share: waiting for a message, the end of the channel, drop.
+ *
+ * The channel keeps one waker for its consumer. Receives of one task (one waker) may wait
+ * together: the channel counts them, and only the last one dropped releases the waker. A receive
+ * of another task that would take the place of a waiting one throws `ChannelReceiverBusy` instead
+ * (tokio rules this out with `&mut self`): the first would stay parked, past the end of the
+ * channel. Wakes start a new epoch, so that completing a receive, which happens only after a wake
+ * (every message pushed wakes the waiting receiver), leaves the count alone: the fast path of a
+ * receive does no bookkeeping.
+ */
 abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   /** IDLE, REGISTERED or FINISHED. */
@@ -503,19 +543,42 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
   protected pollEmpty(cx: Context): Poll<O> {
     const chan = this.chan;
     if (chan.exhausted()) {
-      this.state = FINISHED;
+      this.finish();
       throw new ChannelClosed("the channel is closed and empty");
     }
-    chan.receiver.register(cx.waker);
-    this.state = REGISTERED;
+    const receiver = chan.receiver;
+    const live = this.isRegisteredNow();
+    if (chan.waitingReceives > (live ? 1 : 0) && !receiver.willWake(cx.waker)) {
+      // Another task waits on this receiver: taking its place would leave it parked for good.
+      this.finish();
+      throw new ChannelReceiverBusy(
+        "a receive from another task is already waiting on this channel's receiver (one consumer at a time)",
+      );
+    }
+    receiver.register(cx.waker);
+    if (!live) {
+      this.state = REGISTERED + chan.receiverEpoch;
+      chan.waitingReceives++;
+    }
     return Pending;
   }
 
-  override drop(): void {
-    const state = this.state;
-    if (state === FINISHED) return;
+  /** Registered since the channel's last wake of its receiver (counted in `waitingReceives`). */
+  private isRegisteredNow(): boolean {
+    return this.state === REGISTERED + this.chan.receiverEpoch;
+  }
+
+  /** Done waiting (failed or dropped): the last receive registered gives the waker back. */
+  private finish(): void {
+    if (this.isRegisteredNow()) {
+      const chan = this.chan;
+      if (--chan.waitingReceives === 0) chan.receiver.release();
+    }
     this.state = FINISHED;
-    if (state === REGISTERED) this.chan.receiver.release();
+  }
+
+  override drop(): void {
+    if (this.state !== FINISHED) this.finish();
   }
 }
 
@@ -702,7 +765,7 @@ export class UnboundedSender<T> {
     if (this.dropped === true) return;
     this.dropped = true;
     this.chan.senders--;
-    if (this.chan.senders === 0) this.chan.receiver.wake();
+    if (this.chan.senders === 0) this.chan.wakeReceiver();
   }
 
   [Symbol.dispose](): void {

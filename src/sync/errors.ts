@@ -42,6 +42,28 @@ export class ChannelFull<T = unknown> extends Error {
 }
 
 /**
+ * A receive of a single-consumer channel (`channel`, `unboundedChannel`) was about to wait while a
+ * receive from another task (another waker) was already waiting on the same receiver. The
+ * channel keeps one waker for its consumer, so the second wait would have taken the first one's
+ * place and left it parked, past the end of the channel (tokio rules this out with `&mut self`).
+ * Receives in one task, under one waker (`join(rx.recv(), rx.recv())`), may wait together.
+ *
+ * @example
+ * ```ts
+ * // Workers sharing one receiver: take turns behind a Mutex (or give each its own channel).
+ * const jobs = new Mutex(rx);
+ * const guard = yield* jobs.lock();
+ * let job: Job;
+ * try { job = yield* guard.value.recv(); } finally { guard.release(); }
+ * ```
+ */
+export class ChannelReceiverBusy extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "CHANNEL_RECEIVER_BUSY" as const;
+  override name = "ChannelReceiverBusy";
+}
+
+/**
  * The semaphore (or the lock built on it) was closed: pending and later acquires fail.
  *
  * @example

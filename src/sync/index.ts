@@ -8,7 +8,13 @@ export {
   UnboundedSender,
   unboundedChannel,
 } from "./channel.js";
-export { ChannelClosed, ChannelFull, Lagged, SemaphoreClosed } from "./errors.js";
+export {
+  ChannelClosed,
+  ChannelFull,
+  ChannelReceiverBusy,
+  Lagged,
+  SemaphoreClosed,
+} from "./errors.js";
 export { Mutex, MutexGuard } from "./mutex.js";
 export { Notify } from "./notify.js";
 export { OneshotReceiver, OneshotSender, oneshot } from "./oneshot.js";

@@ -3,9 +3,11 @@ import { describe, test } from "node:test";
 import {
   ChannelClosed,
   ChannelFull,
+  ChannelReceiverBusy,
   channel,
   Done,
   future,
+  Pending,
   type Permit,
   pollFn,
   Runtime,
@@ -478,6 +480,52 @@ describe("Receiver", () => {
     assert.equal(many.wakerRefCount, 1);
     many.drop();
     assert.equal(many.wakerRefCount, 0, "a dropped recvMany deregisters its waker too");
+  });
+
+  test("two receives of one task wait together: dropping one keeps the other's wakeup", () => {
+    const [tx, rx] = channel<number>(1);
+    const first = rx.recv();
+    const second = rx.recv();
+    let polls = 0;
+    const task = new MockTask(
+      pollFn((cx) => {
+        if (polls++ > 0) return second.poll(cx);
+        assertPending(first.poll(cx));
+        assertPending(second.poll(cx));
+        first.drop(); // the task's waker is still needed by `second`
+        return Pending;
+      }),
+    );
+    assertPending(task.poll());
+    assert.equal(task.wakerRefCount, 1);
+    tx.trySend(7);
+    assert.ok(task.isWoken(), "the receive still waiting must be woken by the send");
+    assert.equal(assertReady(task.poll()), 7);
+    assert.equal(task.wakerRefCount, 0);
+  });
+
+  test("a receive from a second task while one waits throws ChannelReceiverBusy, never parks", () => {
+    const [tx, rx] = channel<number>(1);
+    const a = new MockTask(rx.recv());
+    assertPending(a.poll());
+    const b = new MockTask(rx.recv());
+    const error = thrown(() => b.poll(), ChannelReceiverBusy);
+    assert.equal(error.code, "CHANNEL_RECEIVER_BUSY");
+    assert.equal(b.wakerRefCount, 0, "the failed receive kept no waker");
+    tx.trySend(1);
+    assert.ok(a.isWoken(), "the first receive keeps its place");
+    assert.equal(assertReady(a.poll()), 1);
+    // Once nobody waits, another task may receive; recvMany follows the same rule.
+    const c = new MockTask(rx.recvMany(4));
+    assertPending(c.poll());
+    thrown(() => new MockTask(rx.recv()).poll(), ChannelReceiverBusy);
+    tx.trySend(2);
+    assert.deepEqual(assertReady(c.poll()), [2]);
+    const d = new MockTask(rx.recv());
+    assertPending(d.poll());
+    tx.drop();
+    assert.ok(d.isWoken(), "the end of the channel wakes the waiting receive");
+    thrown(() => d.poll(), ChannelClosed);
   });
 
   test("recv throws ChannelClosed (no value) once closed and drained", () => {
