@@ -589,7 +589,8 @@ class FinallyFuture<T> extends Future<T> {
  * acquire's own `next`, 3,126 (2,953 alone). A semaphore acquire: 3,090 against 3,408 after the
  * channels, 3,153 against 3,022-3,039 alone. (An earlier try, with one `next` shared by every
  * self-awaiting class, was slower: that `next` was itself the shared site.) `yieldNow` stays on
- * the awaiter: not measured yet.
+ * the awaiter: as a self-awaiting future it cost 1,010 instructions per yield in `yield-many`
+ * against 976, and the same per contended mutex lock (2,966 against 2,958).
  *
  * Two kinds of subclass. One is its own completed result: it declares `done` and `value` fields,
  * sets them (`false`, itself) in its constructor, and uses `settleYield`/`finishYield`, as the
