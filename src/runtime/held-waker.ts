@@ -7,6 +7,9 @@ import * as TaskModule from "./task.js";
 const { heldByRuntime, holdTaskWaker, releasedByRuntime, releaseTaskWakerHold, TASK_VTABLE } =
   TaskModule;
 
+/** `HeldWaker.wakes` wraps within V8's small integers. */
+const WAKES_MASK = 0x3fffffff;
+
 /**
  * One waker kept by a runtime structure (a timer, a join set, a channel, a socket) until the event
  * it waits for. `register` keeps the polling task's waker, skipping the work when the stored one
@@ -35,6 +38,11 @@ export class HeldWaker implements WakerHold {
   declare direct: boolean;
   /** @internal */
   declare readonly wokenByHost: boolean;
+  /**
+   * Wakes so far (`wake`, `take`), wrapping within small integers: a registration made before the
+   * last wake was used up by it (the channel's receiver counts its waiting receives by this).
+   */
+  declare wakes: number;
 
   /**
    * @param wokenByHost `false` (default): only tasks of the runtime wake this waker, so it is not
@@ -44,6 +52,7 @@ export class HeldWaker implements WakerHold {
     this.waker = null;
     this.direct = false;
     this.wokenByHost = wokenByHost === true;
+    this.wakes = 0;
   }
 
   /** True while a waker is stored. */
@@ -64,7 +73,10 @@ export class HeldWaker implements WakerHold {
   /** Wakes the stored waker, if any, and forgets it. */
   wake(): void {
     // Tested here too, so that the common case (nothing stored) costs no call where inlined.
-    if (this.waker !== null) wakeHeld(this);
+    if (this.waker !== null) {
+      this.wakes = (this.wakes + 1) & WAKES_MASK;
+      wakeHeld(this);
+    }
   }
 
   /** Removes the stored waker and hands it to the caller (who must wake or drop it). */
@@ -72,6 +84,7 @@ export class HeldWaker implements WakerHold {
     const waker = this.waker;
     if (waker === null) return null;
     this.waker = null;
+    this.wakes = (this.wakes + 1) & WAKES_MASK;
     if (this.direct === true) {
       // Hand out a real clone; the counts taken at register move to it.
       const task = waker as Task;
