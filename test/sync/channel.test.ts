@@ -482,27 +482,46 @@ describe("Receiver", () => {
     assert.equal(many.wakerRefCount, 0, "a dropped recvMany deregisters its waker too");
   });
 
-  test("two receives of one task wait together: dropping one keeps the other's wakeup", () => {
-    const [tx, rx] = channel<number>(1);
-    const first = rx.recv();
-    const second = rx.recv();
-    let polls = 0;
-    const task = new MockTask(
-      pollFn((cx) => {
-        if (polls++ > 0) return second.poll(cx);
-        assertPending(first.poll(cx));
-        assertPending(second.poll(cx));
-        first.drop(); // the task's waker is still needed by `second`
-        return Pending;
-      }),
-    );
-    assertPending(task.poll());
-    assert.equal(task.wakerRefCount, 1);
-    tx.trySend(7);
-    assert.ok(task.isWoken(), "the receive still waiting must be woken by the send");
-    assert.equal(assertReady(task.poll()), 7);
-    assert.equal(task.wakerRefCount, 0);
-  });
+  for (const dropped of ["first", "second"] as const) {
+    test(`two receives of one task wait together: dropping the ${dropped} keeps the other's wakeup`, () => {
+      const [tx, rx] = channel<number>(1);
+      const first = rx.recv();
+      const second = rx.recv();
+      const kept = dropped === "first" ? second : first;
+      let polls = 0;
+      const task = new MockTask(
+        pollFn((cx) => {
+          if (polls++ > 0) return kept.poll(cx);
+          assertPending(first.poll(cx));
+          assertPending(second.poll(cx));
+          (dropped === "first" ? first : second).drop(); // the task's waker is still needed
+          return Pending;
+        }),
+      );
+      assertPending(task.poll());
+      assert.equal(task.wakerRefCount, 1);
+      tx.trySend(7);
+      assert.ok(task.isWoken(), "the receive still waiting must be woken by the send");
+      assert.equal(assertReady(task.poll()), 7);
+      assert.equal(task.wakerRefCount, 0);
+      // Both dropped while waiting: the last one gives the waker back.
+      const third = rx.recv();
+      const fourth = rx.recv();
+      const again = new MockTask(
+        pollFn((cx) => {
+          assertPending(third.poll(cx));
+          assertPending(fourth.poll(cx));
+          return Pending;
+        }),
+      );
+      assertPending(again.poll());
+      assert.equal(again.wakerRefCount, 1);
+      third.drop();
+      assert.equal(again.wakerRefCount, 1, "one receive still waits");
+      fourth.drop();
+      assert.equal(again.wakerRefCount, 0, "the last receive dropped releases the waker");
+    });
+  }
 
   test("a receive from a second task while one waits throws ChannelReceiverBusy, never parks", () => {
     const [tx, rx] = channel<number>(1);
