@@ -341,9 +341,10 @@ export class Receiver<T> {
       return chan.take();
     }
     if (chan.exhausted()) return Done;
-    chan.receiver.register(cx.waker);
-    // A stream's wait is not a receive future: none of those is counted as waiting now.
-    chan.waitingReceives = 0;
+    const receiver = chan.receiver;
+    // After a wake, the receive futures counted before it are used up (see `Receiving`).
+    if (receiver.waker === null) chan.waitingReceives = 0;
+    receiver.register(cx.waker);
     return Pending;
   }
 
@@ -514,7 +515,9 @@ const REGISTERED = 2;
  *
  * Registrations are counted per wake of the receiver, so that completing a receive, which happens
  * only after a wake (every message pushed wakes the waiting receiver), leaves the count alone: the
- * fast path of a receive does no bookkeeping.
+ * fast path of a receive does no bookkeeping. The stream protocol's waits (`pollNext`, and so
+ * `for await`) are not counted: a stream and receive futures of different tasks must not wait on
+ * one receiver at the same time.
  *
  * Waiting: the usual case (nothing registered since the last wake) is kept short, and the rest is
  * out of line. The driver polls a woken receive itself, so V8 optimizes `poll` on its own with
