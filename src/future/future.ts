@@ -53,6 +53,16 @@ const Pending: typeof PendingExport = PendingExport;
  * a const class expression is folded (-30 instructions per contended mutex lock for its acquire,
  * wait-list node, guard and `yieldNow`, -47 per contended semaphore acquire).
  *
+ * Constructors in try blocks: V8 (Node 20) does not inline the constructor of a derived class (one
+ * that calls `super()`) where the `new` sits in a `try` block of optimized code; it constructs
+ * through its generic stubs, one level of the class chain at a time. User code awaits inside
+ * `try`/`finally` all the time, and `yield* tx.send(v)` constructs there. So the futures built
+ * per await on the hot paths (the channel's send and receive, the lock acquire, `yieldNow`) are
+ * base classes whose prototypes {@link inheritFrom} a future class: `instanceof`, the inherited
+ * methods and `yield*` work as for a subclass, and the constructor sets the inherited fields
+ * itself. Measured: channel throughput with each `yield*` in a `try`/`finally`, 1,135
+ * instructions per message with subclasses against 741 (599 without the `try`).
+ *
  * Boolean tests: on the same path, a boolean field is tested as `flag === true` (or `=== false`),
  * not as `if (flag)`. V8 does not track that a field only ever holds booleans, so a bare test
  * compiles to its generic truthiness check (false, "", 0, NaN, 0n, document.all); the comparison
@@ -401,8 +411,17 @@ export function expectFuture(value: unknown, where: string): Future<unknown> {
   throw new InvalidArgumentError(`${where}: expected a Future, got ${describeValue(value)}${hint}`);
 }
 
+/**
+ * @internal Makes instances of the base class `cls` inherit from `parent` as a subclass's would
+ * (`instanceof`, methods), without a derived constructor: see "Constructors in try blocks" on
+ * {@link Future}. `cls`'s constructor must set `parent`'s fields itself, in the same order.
+ */
+export function inheritFrom(cls: { prototype: object }, parent: { prototype: object }): void {
+  Object.setPrototypeOf(cls.prototype, parent.prototype);
+}
+
 /** The error for polling a future again after it completed or was dropped. */
-export function pollAfterCompletion(fut: Future<unknown>): WakerContractError {
+export function pollAfterCompletion(fut: { describe(): string }): WakerContractError {
   return new WakerContractError(
     `${fut.describe()} was polled after it completed or was dropped; a finished future must not be polled again`,
   );

@@ -37,7 +37,9 @@ export class Mutex<T> {
    * intact and never holds the lock.
    */
   lock(): Future<MutexGuard<T>> {
-    return new Acquire(this.semaphore, 1, this as Mutex<unknown>, LOCK) as Future<MutexGuard<T>>;
+    return new Acquire(this.semaphore, 1, this as Mutex<unknown>, LOCK) as unknown as Future<
+      MutexGuard<T>
+    >;
   }
 
   /** The guard if the lock is free and no one is queued; `undefined` otherwise. */
