@@ -7,7 +7,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SelfAwaitingFuture } from "../../src/future/future.js";
-import { channel, Future, future, Mutex, Runtime, Semaphore, yieldNow } from "../../src/index.js";
+import {
+  channel,
+  Future,
+  future,
+  Mutex,
+  oneshot,
+  Runtime,
+  Semaphore,
+  yieldNow,
+} from "../../src/index.js";
 
 test("the hot futures are Futures (and self-awaiting where they await themselves)", () => {
   const [tx, rx] = channel<number>(1);
@@ -21,7 +30,7 @@ test("the hot futures are Futures (and self-awaiting where they await themselves
     mutex.lock(),
     semaphore.acquire(),
   ];
-  for (const fut of [...selfAwaiting, yieldNow()]) {
+  for (const fut of [...selfAwaiting, yieldNow(), oneshot<number>()[1]]) {
     assert.ok(fut instanceof Future, `${fut.describe()} is a Future`);
     assert.equal(typeof fut.map, "function", `${fut.describe()} has the inherited combinators`);
     fut.drop();
@@ -50,6 +59,9 @@ test("they are awaited and mapped inside try/finally as subclasses are", async (
           const held = yield* semaphore.acquire();
           yield* yieldNow();
           held.release();
+          const [reply, replied] = oneshot<number>();
+          reply.send(i);
+          seen.push(yield* replied.map((v) => v * 100));
         } finally {
           cleanups++;
         }
@@ -62,5 +74,10 @@ test("they are awaited and mapped inside try/finally as subclasses are", async (
       return { seen, cleanups, locks: (yield* mutex.lock()).value, end };
     }),
   );
-  assert.deepEqual(out, { seen: [0, 1, 1, 1, 2, 1], cleanups: 3, locks: 3, end: "closed" });
+  assert.deepEqual(out, {
+    seen: [0, 1, 0, 1, 1, 100, 2, 1, 200],
+    cleanups: 3,
+    locks: 3,
+    end: "closed",
+  });
 });
