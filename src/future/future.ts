@@ -611,6 +611,10 @@ class FinallyFuture<T> extends Future<T> {
  * the awaiter: as a self-awaiting future it cost 1,010 instructions per yield in `yield-many`
  * against 976, and the same per contended mutex lock (2,966 against 2,958).
  *
+ * The library's own are base classes that inherit from this one with {@link inheritFrom} (see
+ * "Constructors in try blocks" on Future): they set `stage` to `FRESH` in their constructors
+ * themselves. A subclass in the ordinary sense works the same.
+ *
  * Two kinds of subclass. One is its own completed result: it declares `done` and `value` fields,
  * sets them (`false`, itself) in its constructor, and uses `settleYield`/`finishYield`, as the
  * channel's receive does. The other has no such fields (`done` is `false` on the prototype) and
