@@ -560,19 +560,16 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
       this.finish();
       throw new ChannelClosed("the channel is closed and empty");
     }
+    // Not the end, so `pollEmpty` came here because a waker is registered since the last wake.
     const receiver = chan.receiver;
     const registered = REGISTERED + receiver.wakes;
     const live = this.state === registered;
-    if (receiver.waker !== null) {
-      if (chan.waitingReceives > (live ? 1 : 0) && !receiver.willWake(cx.waker)) {
-        // Another task waits on this receiver: taking its place would leave it parked for good.
-        this.finish();
-        throw new ChannelReceiverBusy(
-          "a receive from another task is already waiting on this channel's receiver (one consumer at a time)",
-        );
-      }
-    } else {
-      chan.waitingReceives = 0;
+    if (chan.waitingReceives > (live ? 1 : 0) && !receiver.willWake(cx.waker)) {
+      // Another task waits on this receiver: taking its place would leave it parked for good.
+      this.finish();
+      throw new ChannelReceiverBusy(
+        "a receive from another task is already waiting on this channel's receiver (one consumer at a time)",
+      );
     }
     receiver.register(cx.waker);
     if (!live) {
