@@ -3,7 +3,7 @@ import { Done, Pending, type Poll } from "../task/poll.js";
 import { RawWaker, RawWakerVTable } from "../task/raw-waker.js";
 import { Waker } from "../task/waker.js";
 import { CleanupErrors } from "./drop-each.js";
-import { expectFuture, Future } from "./future.js";
+import { expectFuture, Future, type InheritedFuture, inheritFrom } from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
 
 /**
@@ -139,7 +139,7 @@ export class FuturesUnordered<T> extends Future<T | undefined> {
    * Cancel safety: dropping it loses nothing; the children stay in the set.
    */
   next(): Future<T | undefined> {
-    return new NextOf(this);
+    return new NextOf(this) as unknown as Future<T | undefined>;
   }
 
   /** Drops every child now; asynchronous cleanup is finished by the runtime. */
@@ -202,14 +202,17 @@ export class FuturesUnordered<T> extends Future<T | undefined> {
   }
 }
 
-class NextOf<T> extends Future<T | undefined> {
-  constructor(private readonly set: FuturesUnordered<T>) {
-    super();
-  }
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class NextOf<T> implements InheritedFuture<T | undefined> {
+  constructor(private readonly set: FuturesUnordered<T>) {}
   poll(cx: Context): Poll<T | undefined> {
     return this.set.poll(cx);
   }
-  override describe(): string {
+  describe(): string {
     return this.set.describe();
   }
 }
+inheritFrom(NextOf, Future);

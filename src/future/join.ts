@@ -2,7 +2,13 @@ import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { CleanupErrors, pollDropEach } from "./drop-each.js";
-import { expectFuture, Future, pollAfterCompletion } from "./future.js";
+import {
+  expectFuture,
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "./future.js";
 import { FuturesUnordered } from "./futures-unordered.js";
 import { dropNow, reportCleanupError } from "./orphan-cleanup.js";
 
@@ -18,8 +24,11 @@ const POLL_ALL_LIMIT = 32;
  * Polls every unfinished child on each poll (like Rust's `join!`): right for a handful of futures.
  * With `failFast`, the first error drops the others (driving their cleanup) and is rethrown;
  * without, every child runs to its end and then the first error, if any, is rethrown.
+ *
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
  */
-class Join<T> extends Future<T[]> {
+class Join<T> implements InheritedFuture<T[]> {
   private readonly children: (Future<unknown> | null)[];
   private readonly results: unknown[];
   private remaining: number;
@@ -33,7 +42,6 @@ class Join<T> extends Future<T[]> {
     private readonly failFast: boolean,
     private readonly label: string,
   ) {
-    super();
     this.children = children;
     this.results = new Array(children.length);
     this.remaining = children.length;
@@ -78,35 +86,38 @@ class Join<T> extends Future<T[]> {
     return this.results as T[];
   }
 
-  override drop(): void {
-    dropNow(this);
+  drop(): void {
+    dropNow(this as unknown as Future<unknown>);
   }
 
-  override pollDrop(cx: Context): Poll<void> {
+  pollDrop(cx: Context): Poll<void> {
     if (pollDropEach(this.children, cx, this.cleanupErrors) === Pending) return Pending;
     this.done = true;
     this.cleanupErrors.throwIfAny();
     return undefined;
   }
 
-  override describe(): string {
+  describe(): string {
     const waiting = this.children.filter((c) => c != null).map((c) => c!.describe());
     return `${this.label}(${waiting.join(", ")})`;
   }
 }
+inheritFrom(Join, Future);
 
 /**
  * `joinAll` for many children: a {@link FuturesUnordered} gives each its own waker, so a wake costs
  * O(1) instead of a pass over every child.
+ *
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
  */
-class JoinMany<T> extends Future<T[]> {
+class JoinMany<T> implements InheritedFuture<T[]> {
   private readonly set = new FuturesUnordered<void>();
   private readonly results: unknown[];
   private readonly failure = new CleanupErrors();
   private done = false;
 
   constructor(children: Future<T>[]) {
-    super();
     const results = new Array(children.length);
     this.results = results;
     children.forEach((child, i) => {
@@ -136,19 +147,20 @@ class JoinMany<T> extends Future<T[]> {
     return this.results as T[];
   }
 
-  override drop(): void {
-    dropNow(this);
+  drop(): void {
+    dropNow(this as unknown as Future<unknown>);
   }
 
-  override pollDrop(cx: Context): Poll<void> {
+  pollDrop(cx: Context): Poll<void> {
     this.done = true;
     return this.set.pollDrop(cx);
   }
 
-  override describe(): string {
+  describe(): string {
     return `joinAll(${this.set.length} left)`;
   }
 }
+inheritFrom(JoinMany, Future);
 
 function collect(futures: Iterable<Future<unknown>>, where: string): Future<unknown>[] {
   if (futures == null || typeof (futures as Iterable<unknown>)[Symbol.iterator] !== "function") {
@@ -195,7 +207,9 @@ export function join<const F extends readonly Future<unknown>[]>(
  */
 export function joinAll<T>(futures: Iterable<Future<T>>): Future<T[]> {
   const list = collect(futures, "joinAll") as Future<T>[];
-  return list.length > POLL_ALL_LIMIT ? new JoinMany(list) : new Join<T>(list, false, "joinAll");
+  const fut =
+    list.length > POLL_ALL_LIMIT ? new JoinMany(list) : new Join<T>(list, false, "joinAll");
+  return fut as unknown as Future<T[]>;
 }
 
 /**

@@ -1,15 +1,23 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import type { Poll } from "../task/poll.js";
-import { expectFuture, Future, pollAfterCompletion } from "./future.js";
+import {
+  expectFuture,
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "./future.js";
 import { dropNow } from "./orphan-cleanup.js";
 
-class Lazy<T> extends Future<T> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Lazy<T> implements InheritedFuture<T> {
   private inner: Future<T> | null = null;
   private dropped = false;
-  constructor(private readonly make: () => Future<T>) {
-    super();
-  }
+  constructor(private readonly make: () => Future<T>) {}
   poll(cx: Context): Poll<T> {
     if (this.dropped) throw pollAfterCompletion(this);
     if (this.inner === null) {
@@ -17,18 +25,19 @@ class Lazy<T> extends Future<T> {
     }
     return this.inner.poll(cx);
   }
-  override drop(): void {
-    dropNow(this);
+  drop(): void {
+    dropNow(this as unknown as Future<unknown>);
   }
-  override pollDrop(cx: Context): Poll<void> {
+  pollDrop(cx: Context): Poll<void> {
     this.dropped = true;
     return this.inner === null ? undefined : this.inner.pollDrop(cx);
   }
-  override describe(): string {
+  describe(): string {
     if (this.inner !== null) return this.inner.describe();
     return this.dropped ? "lazy (dropped)" : "lazy (not started)";
   }
 }
+inheritFrom(Lazy, Future);
 
 /**
  * A future that calls `make` on its first poll and then behaves as the future it returned. Useful
@@ -48,5 +57,5 @@ export function lazy<T>(make: () => Future<T>): Future<T> {
       `lazy: expected a function () => Future, got ${describeValue(make)}`,
     );
   }
-  return new Lazy(make);
+  return new Lazy(make) as unknown as Future<T>;
 }

@@ -1,15 +1,20 @@
 import type { Context } from "../task/context.js";
 import { Pending } from "../task/poll.js";
-import { Future } from "./future.js";
+import { Future, type InheritedFuture, inheritFrom } from "./future.js";
 
-class Never<T> extends Future<T> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Never<T> implements InheritedFuture<T> {
   poll(_cx: Context): typeof Pending {
     return Pending;
   }
-  override describe(): string {
+  describe(): string {
     return "pending() (never completes)";
   }
 }
+inheritFrom(Never, Future);
 
 /**
  * A future that never completes and never stores a waker. Awaiting it from the root of `run` is
@@ -23,5 +28,5 @@ class Never<T> extends Future<T> {
  * Cancel safety: nothing to lose; dropping it does nothing.
  */
 export function pending<T = never>(): Future<T> {
-  return new Never<T>();
+  return new Never<T>() as unknown as Future<T>;
 }

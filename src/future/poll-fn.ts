@@ -1,15 +1,17 @@
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
-import { Future } from "./future.js";
+import { Future, type InheritedFuture, inheritFrom } from "./future.js";
 
-class PollFn<T> extends Future<T> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class PollFn<T> implements InheritedFuture<T> {
   constructor(
     private readonly fn: (cx: Context) => Poll<T>,
     private readonly onDrop: (() => void) | undefined,
-  ) {
-    super();
-  }
+  ) {}
   private dropped = false;
   poll(cx: Context): Poll<T> {
     const r = this.fn(cx);
@@ -17,15 +19,16 @@ class PollFn<T> extends Future<T> {
     if (r !== Pending) this.dropped = true;
     return r;
   }
-  override drop(): void {
+  drop(): void {
     if (this.dropped) return; // also after completion
     this.dropped = true;
     this.onDrop?.();
   }
-  override describe(): string {
+  describe(): string {
     return `pollFn(${this.fn.name || "anonymous"})`;
   }
 }
+inheritFrom(PollFn, Future);
 
 /**
  * A future whose `poll` is `fn`: the quickest way to write a leaf future. The optional `onDrop`
@@ -53,5 +56,5 @@ export function pollFn<T>(
       `pollFn: expected a function (cx) => Poll<T>, got ${describeValue(fn)}`,
     );
   }
-  return new PollFn(fn, options?.onDrop);
+  return new PollFn(fn, options?.onDrop) as unknown as Future<T>;
 }

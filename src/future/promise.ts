@@ -2,7 +2,7 @@ import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { Waker } from "../task/waker.js";
-import { Future, pollAfterCompletion } from "./future.js";
+import { Future, type InheritedFuture, inheritFrom, pollAfterCompletion } from "./future.js";
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -10,17 +10,20 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * A future of a promise's outcome. The promise is created on the first poll when given as a
  * factory, and the factory receives an `AbortSignal` that aborts when the future is dropped before
  * it settles — so dropping the future really stops a `fetch` it started.
+ *
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
  */
-class PromiseFuture<T> extends Future<T> {
+class PromiseFuture<T> implements InheritedFuture<T> {
   private settled: Settled<T> | null = null;
   private started = false;
   private done = false;
   private waker: Waker | null = null;
   private controller: AbortController | null = null;
 
-  constructor(private readonly source: PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T>)) {
-    super();
-  }
+  constructor(
+    private readonly source: PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T>),
+  ) {}
 
   poll(cx: Context): Poll<T> {
     if (this.done) throw pollAfterCompletion(this);
@@ -41,14 +44,14 @@ class PromiseFuture<T> extends Future<T> {
   }
 
   /** Aborts the signal given to the factory (if the promise is still pending) and forgets it. */
-  override drop(): void {
+  drop(): void {
     if (this.done) return;
     this.done = true;
     this.releaseWaker();
     if (this.settled === null) this.controller?.abort();
   }
 
-  override describe(): string {
+  describe(): string {
     return this.settled === null ? "promise (pending)" : "promise (settled)";
   }
 
@@ -94,6 +97,7 @@ class PromiseFuture<T> extends Future<T> {
     this.waker = null;
   }
 }
+inheritFrom(PromiseFuture, Future);
 
 /**
  * A future of a promise's value (or its rejection, thrown). Prefer the lazy form,
@@ -122,10 +126,14 @@ export function fromPromise<T>(
       `fromPromise: expected a promise or a function returning one, got ${describeValue(promise)}`,
     );
   }
-  return new PromiseFuture(promise);
+  return new PromiseFuture(promise) as unknown as Future<T>;
 }
 
-class WithSignal<T> extends Future<T> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class WithSignal<T> implements InheritedFuture<T> {
   private waker: Waker | null = null;
   private listening = false;
   private aborting = false;
@@ -139,9 +147,7 @@ class WithSignal<T> extends Future<T> {
   constructor(
     private readonly inner: Future<T>,
     private readonly signal: AbortSignal,
-  ) {
-    super();
-  }
+  ) {}
 
   poll(cx: Context): Poll<T> {
     if (this.done) throw pollAfterCompletion(this);
@@ -175,20 +181,20 @@ class WithSignal<T> extends Future<T> {
     throw this.signal.reason;
   }
 
-  override pollDrop(cx: Context): Poll<void> {
+  pollDrop(cx: Context): Poll<void> {
     if (this.done) return undefined;
     if (this.inner.pollDrop(cx) === Pending) return Pending;
     this.finish();
     return undefined;
   }
 
-  override drop(): void {
+  drop(): void {
     if (this.done) return;
     this.inner.drop();
     this.finish();
   }
 
-  override describe(): string {
+  describe(): string {
     return `withSignal(${this.inner.describe()})`;
   }
 
@@ -199,6 +205,7 @@ class WithSignal<T> extends Future<T> {
     this.waker = null;
   }
 }
+inheritFrom(WithSignal, Future);
 
 /**
  * Runs `fut` until `signal` aborts: then `fut` is dropped (its cleanup runs to its end) and the
@@ -227,5 +234,5 @@ export function withSignal<T>(fut: Future<T>, signal: AbortSignal): Future<T> {
       `withSignal: expected an AbortSignal, got ${describeValue(signal)}`,
     );
   }
-  return new WithSignal(fut, signal);
+  return new WithSignal(fut, signal) as unknown as Future<T>;
 }

@@ -1,16 +1,19 @@
-import { Future } from "./future.js";
+import { Future, type InheritedFuture, inheritFrom } from "./future.js";
 
-class Ready<T> extends Future<T> {
-  constructor(private readonly value: T) {
-    super();
-  }
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Ready<T> implements InheritedFuture<T> {
+  constructor(private readonly value: T) {}
   poll(): T {
     return this.value;
   }
-  override describe(): string {
+  describe(): string {
     return "ready";
   }
 }
+inheritFrom(Ready, Future);
 
 /**
  * A future that is ready at once with `value`.
@@ -21,5 +24,5 @@ class Ready<T> extends Future<T> {
  * ```
  */
 export function ready<T>(value: T): Future<T> {
-  return new Ready(value);
+  return new Ready(value) as unknown as Future<T>;
 }

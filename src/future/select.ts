@@ -2,7 +2,13 @@ import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { CleanupErrors, pollDropEach } from "./drop-each.js";
-import { expectFuture, Future, pollAfterCompletion } from "./future.js";
+import {
+  expectFuture,
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "./future.js";
 import { dropNow, reportCleanupError } from "./orphan-cleanup.js";
 import { random } from "./random-source.js";
 
@@ -23,8 +29,11 @@ type Output<F> = F extends Future<infer T> ? T : never;
 /**
  * Polls branches until one completes, then drops the others and drives their cleanup to its end
  * before reporting the winner. `valueOnly` makes it `race`.
+ *
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
  */
-class Select<T> extends Future<T> {
+class Select<T> implements InheritedFuture<T> {
   private readonly branches: (Future<unknown> | null)[];
   private winner = -1;
   private value: unknown = undefined;
@@ -37,7 +46,6 @@ class Select<T> extends Future<T> {
     private readonly biased: boolean,
     private readonly valueOnly: boolean,
   ) {
-    super();
     this.branches = branches;
   }
 
@@ -75,18 +83,18 @@ class Select<T> extends Future<T> {
     return (this.valueOnly ? this.value : { index: this.winner, value: this.value }) as T;
   }
 
-  override drop(): void {
-    dropNow(this);
+  drop(): void {
+    dropNow(this as unknown as Future<unknown>);
   }
 
-  override pollDrop(cx: Context): Poll<void> {
+  pollDrop(cx: Context): Poll<void> {
     if (pollDropEach(this.branches, cx, this.cleanupErrors) === Pending) return Pending;
     this.done = true;
     this.cleanupErrors.throwIfAny();
     return undefined;
   }
 
-  override describe(): string {
+  describe(): string {
     const name = this.valueOnly ? "race" : "select";
     const waiting = this.branches.filter((b) => b != null).map((b) => b!.describe());
     return this.winner < 0
@@ -100,6 +108,7 @@ class Select<T> extends Future<T> {
     this.branches[index] = null;
   }
 }
+inheritFrom(Select, Future);
 
 function branchesOf(futures: Iterable<Future<unknown>>, where: string): Future<unknown>[] {
   if (futures == null || typeof (futures as Iterable<unknown>)[Symbol.iterator] !== "function") {
@@ -138,7 +147,11 @@ export function select<const F extends readonly Future<unknown>[]>(
   futures: F,
   options?: SelectOptions,
 ): Future<Selected<Output<F[number]>>> {
-  return new Select(branchesOf(futures, "select"), options?.biased === true, false);
+  return new Select(
+    branchesOf(futures, "select"),
+    options?.biased === true,
+    false,
+  ) as unknown as Future<Selected<Output<F[number]>>>;
 }
 
 /**
@@ -155,5 +168,5 @@ export function select<const F extends readonly Future<unknown>[]>(
  * Cancel safety: as {@link select}.
  */
 export function race<T>(futures: Iterable<Future<T>>): Future<T> {
-  return new Select<T>(branchesOf(futures, "race"), true, true);
+  return new Select<T>(branchesOf(futures, "race"), true, true) as unknown as Future<T>;
 }

@@ -1,6 +1,6 @@
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
-import { Future, inheritFrom } from "./future.js";
+import { Future, type InheritedFuture, inheritFrom } from "./future.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
@@ -10,7 +10,7 @@ const Pending: typeof PendingExport = PendingExport;
  * "Hot imports" on Future), and a base class that inherits from Future without deriving from it
  * (see "Constructors in try blocks" there).
  */
-const YieldNow = class YieldNow {
+const YieldNow = class YieldNow implements InheritedFuture<void> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   declare private yielded: boolean;
 

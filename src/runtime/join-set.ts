@@ -1,4 +1,4 @@
-import { Future } from "../future/future.js";
+import { Future, type InheritedFuture, inheritFrom } from "../future/future.js";
 import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
@@ -50,7 +50,7 @@ export class JoinSet<T> implements TaskOwner {
    * Cancel safety: dropping the wait loses nothing; the next call returns the same task.
    */
   joinNext(): Future<T | undefined> {
-    return new JoinNext(this);
+    return new JoinNext(this) as unknown as Future<T | undefined>;
   }
 
   /** Aborts every task in the set; they stay in it until `joinNext` returns them as cancelled. */
@@ -90,14 +90,17 @@ export class JoinSet<T> implements TaskOwner {
   }
 }
 
-class JoinNext<T> extends Future<T | undefined> {
-  constructor(private readonly set: JoinSet<T>) {
-    super();
-  }
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class JoinNext<T> implements InheritedFuture<T | undefined> {
+  constructor(private readonly set: JoinSet<T>) {}
   poll(cx: Context): Poll<T | undefined> {
     return this.set.pollJoinNext(cx);
   }
-  override describe(): string {
+  describe(): string {
     return `JoinSet.joinNext(${this.set.length} in set)`;
   }
 }
+inheritFrom(JoinNext, Future);

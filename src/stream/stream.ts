@@ -1,4 +1,10 @@
-import { expectFuture, Future, pollAfterCompletion } from "../future/future.js";
+import {
+  expectFuture,
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "../future/future.js";
 import { FuturesUnordered } from "../future/futures-unordered.js";
 import { asyncIteratorOf, nextItem, type PollNext } from "../runtime/async-iterate.js";
 import type { Context } from "../task/context.js";
@@ -152,7 +158,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * Cancel safety: dropping it drops the stream; items already pulled were handed to `fn`.
    */
   forEach(fn: (item: T) => void | Future<unknown>): Future<void> {
-    return new ForEach(this, fn);
+    return new ForEach(this, fn) as unknown as Future<void>;
   }
 
   /**
@@ -161,7 +167,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * Cancel safety: dropping it drops the stream and the items collected so far.
    */
   collect(): Future<T[]> {
-    return new Collect(this);
+    return new Collect(this) as unknown as Future<T[]>;
   }
 
   /** `for await (const item of stream)` from ordinary async code (driven by the runtime). */
@@ -498,15 +504,17 @@ class ThrottleStream<T> extends Stream<T> {
   }
 }
 
-class ForEach<T> extends Future<void> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class ForEach<T> implements InheritedFuture<void> {
   private current: Future<unknown> | null = null;
   private done = false;
   constructor(
     private readonly source: Stream<T>,
     private readonly fn: (item: T) => void | Future<unknown>,
-  ) {
-    super();
-  }
+  ) {}
   poll(cx: Context): Poll<void> {
     if (this.done) throw pollAfterCompletion(this);
     for (;;) {
@@ -524,22 +532,25 @@ class ForEach<T> extends Future<void> {
       if (out instanceof Future) this.current = out;
     }
   }
-  override drop(): void {
+  drop(): void {
     this.done = true;
     this.current?.drop();
     this.source.drop();
   }
-  override describe(): string {
+  describe(): string {
     return this.current ? `forEach > ${this.current.describe()}` : "forEach";
   }
 }
+inheritFrom(ForEach, Future);
 
-class Collect<T> extends Future<T[]> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Collect<T> implements InheritedFuture<T[]> {
   private items: T[] = [];
   private done = false;
-  constructor(private readonly source: Stream<T>) {
-    super();
-  }
+  constructor(private readonly source: Stream<T>) {}
   poll(cx: Context): Poll<T[]> {
     if (this.done) throw pollAfterCompletion(this);
     for (;;) {
@@ -552,11 +563,12 @@ class Collect<T> extends Future<T[]> {
       this.items.push(r as T);
     }
   }
-  override drop(): void {
+  drop(): void {
     this.done = true;
     this.source.drop();
   }
-  override describe(): string {
+  describe(): string {
     return `collect(${this.items.length} so far)`;
   }
 }
+inheritFrom(Collect, Future);

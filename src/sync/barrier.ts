@@ -1,4 +1,9 @@
-import { Future, pollAfterCompletion } from "../future/future.js";
+import {
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "../future/future.js";
 import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -42,7 +47,7 @@ export class Barrier {
    * Cancel safety: dropping a wait before the group is released withdraws this arrival.
    */
   wait(): Future<BarrierWaitResult> {
-    return new BarrierWait(this);
+    return new BarrierWait(this) as unknown as Future<BarrierWaitResult>;
   }
 
   /** @internal Arrives; true when this arrival completes the group (which is released). */
@@ -66,14 +71,16 @@ export class Barrier {
   }
 }
 
-class BarrierWait extends Future<BarrierWaitResult> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class BarrierWait implements InheritedFuture<BarrierWaitResult> {
   private waiter: Waiter | null = null;
   private done = false;
   private generation = -1;
 
-  constructor(private readonly barrier: Barrier) {
-    super();
-  }
+  constructor(private readonly barrier: Barrier) {}
 
   poll(cx: Context): Poll<BarrierWaitResult> {
     if (this.done) throw pollAfterCompletion(this);
@@ -89,7 +96,7 @@ class BarrierWait extends Future<BarrierWaitResult> {
     return Pending;
   }
 
-  override drop(): void {
+  drop(): void {
     if (this.done) return;
     this.done = true;
     const waiter = this.waiter;
@@ -101,7 +108,7 @@ class BarrierWait extends Future<BarrierWaitResult> {
     waiter.release();
   }
 
-  override describe(): string {
+  describe(): string {
     return `Barrier.wait(${this.barrier.n})`;
   }
 
@@ -111,3 +118,4 @@ class BarrierWait extends Future<BarrierWaitResult> {
     return { isLeader };
   }
 }
+inheritFrom(BarrierWait, Future);

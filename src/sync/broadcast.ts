@@ -1,4 +1,9 @@
-import { Future, pollAfterCompletion } from "../future/future.js";
+import {
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
@@ -125,7 +130,7 @@ export class BroadcastReceiver<T> {
    * Cancel safety: dropping a pending `recv` consumes nothing.
    */
   recv(): Future<T> {
-    return new BroadcastRecv(this);
+    return new BroadcastRecv(this) as unknown as Future<T>;
   }
 
   /**
@@ -212,13 +217,15 @@ export class BroadcastReceiver<T> {
 
 const NONE: unique symbol = Symbol("none");
 
-class BroadcastRecv<T> extends Future<T> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class BroadcastRecv<T> implements InheritedFuture<T> {
   private waiter: Waiter | null = null;
   private done = false;
 
-  constructor(private readonly receiver: BroadcastReceiver<T>) {
-    super();
-  }
+  constructor(private readonly receiver: BroadcastReceiver<T>) {}
 
   poll(cx: Context): Poll<T> {
     if (this.done) throw pollAfterCompletion(this);
@@ -239,17 +246,18 @@ class BroadcastRecv<T> extends Future<T> {
     return Pending;
   }
 
-  override drop(): void {
+  drop(): void {
     this.done = true;
     const waiter = this.waiter;
     if (waiter === null) return;
     this.receiver.waiters.cancel(waiter);
   }
 
-  override describe(): string {
+  describe(): string {
     return "broadcast.recv";
   }
 }
+inheritFrom(BroadcastRecv, Future);
 
 /**
  * A multi-producer, multi-consumer channel where every receiver gets every message:

@@ -1,5 +1,6 @@
 import {
   Future,
+  type InheritedFuture,
   inheritFrom,
   pollAfterCompletion,
   SelfAwaitingFuture,
@@ -209,7 +210,7 @@ export class Sender<T> {
    * Cancel safety: nothing to lose.
    */
   closed(): Future<void> {
-    return new ClosedWait(this.chan);
+    return new ClosedWait(this.chan) as unknown as Future<void>;
   }
 
   /** Releases this sender; when the last one goes, the receiver sees the end of the channel. */
@@ -404,7 +405,7 @@ const RESERVE: unique symbol = Symbol("reserve");
  * per message: see "Small futures" on Chan. A base class that inherits from SelfAwaitingFuture
  * without deriving from it: see "Constructors in try blocks" on Future.
  */
-const Send = class Send<T> {
+const Send = class Send<T> implements InheritedFuture<void | Permit<T>> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   /** @internal SelfAwaitingFuture's. */
   declare stage: number;
@@ -600,7 +601,7 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
  * class that inherits from Receiving without deriving from it: see "Constructors in try blocks"
  * on Future.
  */
-const Recv = class Recv<T> {
+const Recv = class Recv<T> implements InheritedFuture<T> {
   // Fields declared and assigned in the constructor (in Receiving's order): see "Hot constructors"
   // on Future.
   /** @internal SelfAwaitingFuture's. */
@@ -647,7 +648,7 @@ const Recv = class Recv<T> {
 inheritFrom(Recv, Receiving);
 
 /** `Receiver.recvMany`: up to `limit` messages at once. A base class, as `Recv`. */
-const RecvMany = class RecvMany<T> {
+const RecvMany = class RecvMany<T> implements InheritedFuture<T[]> {
   /** @internal SelfAwaitingFuture's. */
   declare stage: number;
   declare state: number;
@@ -688,11 +689,13 @@ const RecvMany = class RecvMany<T> {
 };
 inheritFrom(RecvMany, Receiving);
 
-class ClosedWait<T> extends Future<void> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class ClosedWait<T> implements InheritedFuture<void> {
   private waiter: Waiter | null = null;
-  constructor(private readonly chan: Chan<T>) {
-    super();
-  }
+  constructor(private readonly chan: Chan<T>) {}
   poll(cx: Context): Poll<void> {
     if (this.chan.closed) {
       this.drop();
@@ -705,15 +708,16 @@ class ClosedWait<T> extends Future<void> {
     this.waiter.register(cx.waker);
     return Pending;
   }
-  override drop(): void {
+  drop(): void {
     const waiter = this.waiter;
     if (waiter === null) return;
     this.chan.closedWaiters.cancel(waiter);
   }
-  override describe(): string {
+  describe(): string {
     return "Sender.closed";
   }
 }
+inheritFrom(ClosedWait, Future);
 
 function checkCapacity(capacity: unknown): number {
   if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1) {
@@ -790,7 +794,7 @@ export class UnboundedSender<T> {
 
   /** A future that completes when the receiver closes or is dropped. */
   closed(): Future<void> {
-    return new ClosedWait(this.chan);
+    return new ClosedWait(this.chan) as unknown as Future<void>;
   }
 
   /** Releases this sender; when the last one goes, the receiver sees the end of the channel. */

@@ -1,4 +1,9 @@
-import { Future, pollAfterCompletion } from "../future/future.js";
+import {
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "../future/future.js";
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -50,7 +55,7 @@ export class Notify {
    * not report is passed to the next waiter (or stored as the permit).
    */
   notified(): Future<void> {
-    return new Notified(this);
+    return new Notified(this) as unknown as Future<void>;
   }
 
   /** @internal */
@@ -61,13 +66,16 @@ export class Notify {
   }
 }
 
-class Notified extends Future<void> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Notified implements InheritedFuture<void> {
   private waiter: Waiter | null = null;
   private done = false;
   private readonly epoch: number;
 
   constructor(private readonly notify: Notify) {
-    super();
     this.epoch = notify.epoch;
   }
 
@@ -86,7 +94,7 @@ class Notified extends Future<void> {
     return Pending;
   }
 
-  override drop(): void {
+  drop(): void {
     if (this.done) return;
     this.done = true;
     const waiter = this.waiter;
@@ -95,7 +103,7 @@ class Notified extends Future<void> {
     if (waiter.assigned === 1) this.notify.notifyOne();
   }
 
-  override describe(): string {
+  describe(): string {
     return "Notify.notified";
   }
 
@@ -106,3 +114,4 @@ class Notified extends Future<void> {
     }
   }
 }
+inheritFrom(Notified, Future);

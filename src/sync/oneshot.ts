@@ -1,4 +1,9 @@
-import { Future, inheritFrom, pollAfterCompletion } from "../future/future.js";
+import {
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "../future/future.js";
 import * as HeldWakerModule from "../runtime/held-waker.js";
 import { HeldWaker, type WakerHold } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
@@ -69,7 +74,7 @@ export class OneshotSender<T> {
    * Cancel safety: nothing to lose.
    */
   closed(): Future<void> {
-    return new OneshotClosed(this.receiver);
+    return new OneshotClosed(this.receiver) as unknown as Future<void>;
   }
 
   /** Drops the sender without sending: the receiver gets {@link ChannelClosed}. */
@@ -107,7 +112,7 @@ export class OneshotSender<T> {
  * against 28 outside the `try`.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: Future's members come from its prototype (inheritFrom).
-export class OneshotReceiver<T> implements WakerHold {
+export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   /** @internal The waiting task's waker (a {@link WakerHold}: see `heldWakerSteps`). */
   declare waker: Waker | null;
@@ -212,10 +217,12 @@ inheritFrom(OneshotReceiver, Future);
 export interface OneshotReceiver<T> extends Future<T> {}
 Object.defineProperty(OneshotReceiver.prototype, "wokenByHost", { value: true });
 
-class OneshotClosed<T> extends Future<void> {
-  constructor(private readonly receiver: OneshotReceiver<T>) {
-    super();
-  }
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class OneshotClosed<T> implements InheritedFuture<void> {
+  constructor(private readonly receiver: OneshotReceiver<T>) {}
   poll(cx: Context): Poll<void> {
     const receiver = this.receiver;
     if ((receiver.flags & RECEIVER_ALIVE) === 0) return undefined;
@@ -223,13 +230,14 @@ class OneshotClosed<T> extends Future<void> {
     receiver.closedWaiter.register(cx.waker);
     return Pending;
   }
-  override drop(): void {
+  drop(): void {
     this.receiver.closedWaiter?.release();
   }
-  override describe(): string {
+  describe(): string {
     return "oneshot.closed";
   }
 }
+inheritFrom(OneshotClosed, Future);
 
 /**
  * A channel for one value: `const [tx, rx] = oneshot<T>()`. Dropping the sender without sending

@@ -1,5 +1,6 @@
 import {
   type Future,
+  type InheritedFuture,
   inheritFrom,
   pollAfterCompletion,
   SelfAwaitingFuture,
@@ -205,7 +206,7 @@ export interface AcquireKind<P, O> {
  * A base class that inherits from SelfAwaitingFuture without deriving from it: see "Constructors
  * in try blocks" on Future.
  */
-export class Acquire<P, O> {
+export class Acquire<P, O> implements InheritedFuture<P> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
   /** @internal SelfAwaitingFuture's. */
   declare stage: number;

@@ -1,4 +1,9 @@
-import { Future, pollAfterCompletion } from "../future/future.js";
+import {
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import type { Context } from "../task/context.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
@@ -144,7 +149,7 @@ export class WatchReceiver<T> {
    */
   changed(): Future<void> {
     this.check();
-    return new Changed(this, this.state);
+    return new Changed(this, this.state) as unknown as Future<void>;
   }
 
   /**
@@ -195,16 +200,18 @@ export class WatchReceiver<T> {
   }
 }
 
-class Changed<T> extends Future<void> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Changed<T> implements InheritedFuture<void> {
   private waiter: Waiter | null = null;
   private done = false;
 
   constructor(
     private readonly receiver: WatchReceiver<T>,
     private readonly state: WatchState<T>,
-  ) {
-    super();
-  }
+  ) {}
 
   poll(cx: Context): Poll<void> {
     if (this.done) throw pollAfterCompletion(this);
@@ -223,17 +230,18 @@ class Changed<T> extends Future<void> {
     return Pending;
   }
 
-  override drop(): void {
+  drop(): void {
     this.done = true;
     const waiter = this.waiter;
     if (waiter === null) return;
     this.state.waiters.cancel(waiter);
   }
 
-  override describe(): string {
+  describe(): string {
     return "watch.changed";
   }
 }
+inheritFrom(Changed, Future);
 
 /**
  * A single-value channel with change notification: `const [tx, rx] = watch(initial)`. Receivers

@@ -1,4 +1,4 @@
-import { Future } from "../future/future.js";
+import { Future, type InheritedFuture, inheritFrom } from "../future/future.js";
 import { consumeBudget } from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
@@ -59,7 +59,7 @@ export class Interval {
    * Cancel safety: dropping it loses no tick; the next `tick()` returns it.
    */
   tick(): Future<Instant> {
-    return new Tick(this);
+    return new Tick(this) as unknown as Future<Instant>;
   }
 
   /** Restarts the schedule: the next tick is one period from now. */
@@ -113,20 +113,23 @@ export class Interval {
   }
 }
 
-class Tick extends Future<Instant> {
-  constructor(private readonly interval: Interval) {
-    super();
-  }
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Tick implements InheritedFuture<Instant> {
+  constructor(private readonly interval: Interval) {}
   poll(cx: Context): Poll<Instant> {
     return this.interval.pollTick(cx);
   }
-  override drop(): void {
+  drop(): void {
     this.interval.cancelWait();
   }
-  override describe(): string {
+  describe(): string {
     return `interval(${this.interval.period} ms).tick`;
   }
 }
+inheritFrom(Tick, Future);
 
 /**
  * An {@link Interval} ticking every `ms` milliseconds, the first tick at once.

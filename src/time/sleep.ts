@@ -1,4 +1,4 @@
-import { Future } from "../future/future.js";
+import { Future, type InheritedFuture, inheritFrom } from "../future/future.js";
 import { consumeBudget } from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
@@ -24,8 +24,12 @@ import { TimeDriver, TimerEntry } from "./time-driver.js";
  * ```
  *
  * Cancel safety: dropping it only deregisters the timer.
+ *
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
  */
-export class Sleep extends Future<void> {
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: Future's members come from its prototype (inheritFrom).
+export class Sleep implements InheritedFuture<void> {
   /** Clock ms of the deadline; NaN until fixed (first poll of a relative sleep). */
   private at: number;
   private driver: TimeDriver | null = null;
@@ -38,7 +42,6 @@ export class Sleep extends Future<void> {
     private readonly duration: number,
     at: number,
   ) {
-    super();
     this.at = at;
   }
 
@@ -83,12 +86,12 @@ export class Sleep extends Future<void> {
     return Pending;
   }
 
-  override drop(): void {
+  drop(): void {
     if (this.entry !== null) this.timeDriver().deregister(this.entry);
     this.waiter.release();
   }
 
-  override describe(): string {
+  describe(): string {
     if (Number.isNaN(this.at)) return `sleep(${this.duration} ms, not started)`;
     const left = Math.max(0, this.at - this.timeDriver().now());
     return `sleep(${left.toFixed(0)} ms left)`;
@@ -110,6 +113,9 @@ export class Sleep extends Future<void> {
     this.waiter.wake();
   }
 }
+inheritFrom(Sleep, Future);
+/** A {@link Sleep} is a `Future<void>`: its prototype inherits from Future's (see `inheritFrom`). */
+export interface Sleep extends Future<void> {}
 
 /**
  * A future that completes `ms` milliseconds after it is first polled. Deadlines round up to the

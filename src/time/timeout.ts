@@ -1,4 +1,10 @@
-import { expectFuture, Future, pollAfterCompletion } from "../future/future.js";
+import {
+  expectFuture,
+  Future,
+  type InheritedFuture,
+  inheritFrom,
+  pollAfterCompletion,
+} from "../future/future.js";
 import { dropNow } from "../future/orphan-cleanup.js";
 import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
@@ -10,7 +16,11 @@ const WAITING = 0;
 const EXPIRING = 1;
 const DONE = 2;
 
-class Timeout<T> extends Future<T> {
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class Timeout<T> implements InheritedFuture<T> {
   private readonly timer: Sleep;
   private state = WAITING;
 
@@ -18,7 +28,6 @@ class Timeout<T> extends Future<T> {
     private readonly inner: Future<T>,
     private readonly ms: number,
   ) {
-    super();
     this.timer = sleep(ms);
   }
 
@@ -44,11 +53,11 @@ class Timeout<T> extends Future<T> {
     throw new TimeoutError(this.ms);
   }
 
-  override drop(): void {
-    dropNow(this);
+  drop(): void {
+    dropNow(this as unknown as Future<T>);
   }
 
-  override pollDrop(cx: Context): Poll<void> {
+  pollDrop(cx: Context): Poll<void> {
     if (this.state === DONE) return undefined;
     this.timer.drop();
     if (this.inner.pollDrop(cx) === Pending) return Pending;
@@ -56,7 +65,7 @@ class Timeout<T> extends Future<T> {
     return undefined;
   }
 
-  override describe(): string {
+  describe(): string {
     return `timeout(${this.ms} ms, ${this.inner.describe()})`;
   }
 
@@ -65,6 +74,7 @@ class Timeout<T> extends Future<T> {
     this.timer.drop();
   }
 }
+inheritFrom(Timeout, Future);
 
 /**
  * Runs `fut` with a time limit: completes as `fut` does, or — once `ms` milliseconds have passed
@@ -81,5 +91,8 @@ class Timeout<T> extends Future<T> {
  * Cancel safety: as cancel-safe as `fut`: on timeout `fut` is dropped mid-way.
  */
 export function timeout<T>(fut: Future<T>, ms: number): Future<T> {
-  return new Timeout(expectFuture(fut, "timeout") as Future<T>, checkDuration(ms, "timeout"));
+  return new Timeout(
+    expectFuture(fut, "timeout") as Future<T>,
+    checkDuration(ms, "timeout"),
+  ) as unknown as Future<T>;
 }
