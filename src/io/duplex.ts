@@ -1,7 +1,7 @@
 import { consumeBudget } from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
-import { describeValue } from "../task/errors.js";
+import { describeValue, OutOfRangeError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { AsyncRead, AsyncWrite } from "./async-io.js";
 import { BrokenPipe } from "./errors.js";
@@ -137,11 +137,11 @@ export class DuplexStream implements AsyncRead, AsyncWrite {
  * ```ts
  * const [a, b] = duplex(1024);
  * ```
- * @throws {RangeError} when `capacity` is not an integer >= 1.
+ * @throws {OutOfRangeError} (a `RangeError`) when `capacity` is not an integer >= 1.
  */
 export function duplex(capacity: number): [DuplexStream, DuplexStream] {
   if (!Number.isInteger(capacity) || capacity < 1) {
-    throw new RangeError(
+    throw new OutOfRangeError(
       `duplex: capacity must be an integer >= 1, got ${describeValue(capacity)}`,
     );
   }

@@ -1,6 +1,6 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { describeValue, InvalidArgumentError, OutOfRangeError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { AsyncRead } from "./async-io.js";
 import { UnexpectedEof } from "./errors.js";
@@ -93,7 +93,7 @@ class ReadExact extends Future<Uint8Array> {
  * yield* readExact(conn, frame); // fills frame
  * ```
  * @throws {UnexpectedEof} when the stream ends first.
- * @throws {RangeError} when `n` is not an integer >= 0.
+ * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 0.
  *
  * Cancel safety: not cancel-safe: bytes read before the drop are lost (with a buffer, they are in
  * its first bytes, but how many is not reported).
@@ -102,7 +102,7 @@ export function readExact(reader: AsyncRead, n: number | Uint8Array): Future<Uin
   const checked = checkReader(reader, "readExact");
   if (n instanceof Uint8Array) return new ReadExact(checked, n);
   if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(
+    throw new OutOfRangeError(
       `readExact: expected an integer >= 0 or a Uint8Array, got ${describeValue(n)}`,
     );
   }

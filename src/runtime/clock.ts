@@ -1,5 +1,5 @@
 import type { Platform } from "../platform/platform.js";
-import { InvalidArgumentError } from "../task/errors.js";
+import { InvalidArgumentError, OutOfRangeError } from "../task/errors.js";
 
 /**
  * The runtime's clock (`runtime.time`): monotonic milliseconds from the platform, which tests can
@@ -70,11 +70,11 @@ export class RuntimeClock {
    * Moves time forward by `ms`: timers due by then fire (in deadline order) and their tasks run on
    * the next drain.
    *
-   * @throws {RangeError} when `ms` is negative, NaN or not finite.
+   * @throws {OutOfRangeError} (a `RangeError`) when `ms` is negative, NaN or not finite.
    */
   advance(ms: number): void {
     if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) {
-      throw new RangeError(
+      throw new OutOfRangeError(
         `advance: expected a finite number of milliseconds >= 0, got ${String(ms)}`,
       );
     }

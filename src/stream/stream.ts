@@ -8,7 +8,7 @@ import {
 import { FuturesUnordered } from "../future/futures-unordered.js";
 import { asyncIteratorOf, nextItem, type PollNext } from "../runtime/async-iterate.js";
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { describeValue, InvalidArgumentError, OutOfRangeError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import type { Waker } from "../task/waker.js";
 import { checkDuration } from "../time/errors.js";
@@ -16,7 +16,7 @@ import { type Sleep, sleep } from "../time/sleep.js";
 
 function checkCount(n: unknown, where: string): number {
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-    throw new RangeError(`${where}: expected an integer >= 1, got ${describeValue(n)}`);
+    throw new OutOfRangeError(`${where}: expected an integer >= 1, got ${describeValue(n)}`);
   }
   return n;
 }
@@ -92,11 +92,11 @@ export abstract class Stream<T> implements PollNext<T> {
   /**
    * The first `n` items, then the end (the source is dropped).
    *
-   * @throws {RangeError} when `n` is not an integer >= 0.
+   * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 0.
    */
   take(n: number): Stream<T> {
     if (!Number.isInteger(n) || n < 0) {
-      throw new RangeError(`take: expected an integer >= 0, got ${describeValue(n)}`);
+      throw new OutOfRangeError(`take: expected an integer >= 0, got ${describeValue(n)}`);
     }
     return new TakeStream(this, n);
   }
@@ -109,7 +109,7 @@ export abstract class Stream<T> implements PollNext<T> {
   /**
    * The items in arrays of `size` (the last one may be shorter).
    *
-   * @throws {RangeError} when `size` is not an integer >= 1.
+   * @throws {OutOfRangeError} (a `RangeError`) when `size` is not an integer >= 1.
    */
   chunks(size: number): Stream<T[]> {
     return new ChunksStream(this, checkCount(size, "chunks"));
@@ -124,7 +124,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * For a stream of futures: runs up to `n` at once and yields their outputs in the stream's
    * order (futures-rs's `buffered`).
    *
-   * @throws {RangeError} when `n` is not an integer >= 1.
+   * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 1.
    */
   buffered<U>(this: Stream<Future<U>>, n: number): Stream<U> {
     return new BufferedStream<U>(this, checkCount(n, "buffered"), true);
@@ -135,7 +135,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * The stream is only pulled while fewer than `n` run: this is the backpressure primitive for
    * bounded concurrency.
    *
-   * @throws {RangeError} when `n` is not an integer >= 1.
+   * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 1.
    */
   bufferUnordered<U>(this: Stream<Future<U>>, n: number): Stream<U> {
     return new BufferedStream<U>(this, checkCount(n, "bufferUnordered"), false);
@@ -145,7 +145,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * At most one item per `ms` milliseconds: each item is yielded, then the stream waits `ms`
    * before pulling the next (items are delayed, not dropped).
    *
-   * @throws {RangeError} for a negative, NaN or non-finite `ms`.
+   * @throws {InvalidDurationError} (a `RangeError`) for a negative, NaN or non-finite `ms`.
    */
   throttle(ms: number): Stream<T> {
     return new ThrottleStream(this, checkDuration(ms, "throttle"));

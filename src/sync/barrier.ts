@@ -5,6 +5,7 @@ import {
   pollAfterCompletion,
 } from "../future/future.js";
 import type { Context } from "../task/context.js";
+import { OutOfRangeError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { Waiter, WaitList } from "./wait-list.js";
 
@@ -27,7 +28,7 @@ export interface BarrierWaitResult {
  *   if (isLeader) console.log("all loaded");
  * }));
  * ```
- * @throws {RangeError} when `n` is not an integer >= 1.
+ * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 1.
  */
 export class Barrier {
   private arrived = 0;
@@ -37,7 +38,7 @@ export class Barrier {
 
   constructor(readonly n: number) {
     if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(`Barrier: n must be an integer >= 1, got ${String(n)}`);
+      throw new OutOfRangeError(`Barrier: n must be an integer >= 1, got ${String(n)}`);
     }
   }
 

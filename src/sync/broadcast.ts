@@ -7,6 +7,7 @@ import {
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
+import { OutOfRangeError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { ChannelClosed, Lagged } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -272,11 +273,13 @@ inheritFrom(BroadcastRecv, Future);
  * tx.send(1);
  * const [a, b] = yield* join(rx1.recv(), rx2.recv()); // 1, 1
  * ```
- * @throws {RangeError} when `capacity` is not an integer >= 1.
+ * @throws {OutOfRangeError} (a `RangeError`) when `capacity` is not an integer >= 1.
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
   if (!Number.isInteger(capacity) || capacity < 1) {
-    throw new RangeError(`broadcast: capacity must be an integer >= 1, got ${String(capacity)}`);
+    throw new OutOfRangeError(
+      `broadcast: capacity must be an integer >= 1, got ${String(capacity)}`,
+    );
   }
   const state = new BroadcastState<T>(capacity);
   return [new BroadcastSender(state), new BroadcastReceiver(state, 0)];

@@ -11,6 +11,7 @@ import * as Budget from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import { ReadyQueue } from "../runtime/ready-queue.js";
 import type { Context } from "../task/context.js";
+import { OutOfRangeError } from "../task/errors.js";
 import { Done, Pending as PendingExport, type Poll } from "../task/poll.js";
 import { ChannelClosed, ChannelFull, ChannelReceiverBusy } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -315,13 +316,13 @@ export class Receiver<T> {
    *
    * @throws {ChannelClosed} once the channel is closed and empty.
    * @throws {ChannelReceiverBusy} as `recv`.
-   * @throws {RangeError} when `limit` is not a positive integer.
+   * @throws {OutOfRangeError} (a `RangeError`) when `limit` is not a positive integer.
    *
    * Cancel safety: as `recv`.
    */
   recvMany(limit: number): Future<T[]> {
     if (!Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(`recvMany: limit must be a positive integer, got ${String(limit)}`);
+      throw new OutOfRangeError(`recvMany: limit must be a positive integer, got ${String(limit)}`);
     }
     return new RecvMany(this.chan, limit) as unknown as Future<T[]>;
   }
@@ -721,7 +722,7 @@ inheritFrom(ClosedWait, Future);
 
 function checkCapacity(capacity: unknown): number {
   if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1) {
-    throw new RangeError(
+    throw new OutOfRangeError(
       `channel: capacity must be an integer >= 1, got ${typeof capacity === "number" ? capacity : `${typeof capacity} ${String(capacity)}`}`,
     );
   }
@@ -747,7 +748,7 @@ function checkCapacity(capacity: unknown): number {
  *   sum += n;
  * }
  * ```
- * @throws {RangeError} when `capacity` is not an integer >= 1.
+ * @throws {OutOfRangeError} (a `RangeError`) when `capacity` is not an integer >= 1.
  */
 export function channel<T>(capacity: number): [Sender<T>, Receiver<T>] {
   const chan = new Chan<T>(checkCapacity(capacity));

@@ -8,6 +8,7 @@ import {
 } from "../future/future.js";
 import * as Budget from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
+import { OutOfRangeError } from "../task/errors.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { SemaphoreClosed } from "./errors.js";
 import * as WaitListModule from "./wait-list.js";
@@ -24,7 +25,7 @@ const MAX_PERMITS = 2 ** 31 - 1;
 
 function checkCount(n: unknown, where: string, allowZero: boolean): number {
   if (typeof n !== "number" || !Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > MAX_PERMITS) {
-    throw new RangeError(
+    throw new OutOfRangeError(
       `${where}: expected an integer ${allowZero ? ">= 0" : ">= 1"} and <= ${MAX_PERMITS}, got ${typeof n === "number" ? n : `${typeof n} ${String(n)}`}`,
     );
   }
@@ -44,7 +45,7 @@ function checkCount(n: unknown, where: string, allowZero: boolean): number {
  *   return yield* fetchPage(url);
  * });
  * ```
- * @throws {RangeError} when `permits` is not an integer in 0..2^31-1.
+ * @throws {OutOfRangeError} (a `RangeError`) when `permits` is not an integer in 0..2^31-1.
  */
 export class Semaphore {
   /** The most permits a semaphore can hold or one acquire can ask for (2^31 - 1). */
@@ -73,7 +74,7 @@ export class Semaphore {
    * A future of `n` permits (default 1), released when the permit is released or disposed.
    *
    * @throws {SemaphoreClosed} when the semaphore is (or gets) closed.
-   * @throws {RangeError} when `n` is not an integer in 1..2^31-1 (at the call).
+   * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer in 1..2^31-1 (at the call).
    *
    * Cancel safety: dropping a pending acquire holds no permit: permits already assigned to it go
    * to the next waiter, and the others keep their places in the queue.
@@ -100,12 +101,12 @@ export class Semaphore {
   /**
    * Adds `n` permits (waiters are served first).
    *
-   * @throws {RangeError} when the total would exceed 2^31-1.
+   * @throws {OutOfRangeError} (a `RangeError`) when the total would exceed 2^31-1.
    */
   addPermits(n: number): void {
     checkCount(n, "Semaphore.addPermits", true);
     if (this.available + n > MAX_PERMITS) {
-      throw new RangeError(`Semaphore.addPermits: more than ${MAX_PERMITS} permits`);
+      throw new OutOfRangeError(`Semaphore.addPermits: more than ${MAX_PERMITS} permits`);
     }
     this.release(n);
   }

@@ -28,6 +28,22 @@ export class InvalidArgumentError extends TypeError {
   override name = "InvalidArgumentError";
 }
 
+/**
+ * Thrown at an API boundary for a number out of its allowed range: a channel capacity of 0, a
+ * negative or fractional count, more semaphore permits than one can ever hold. A `RangeError`,
+ * with a stable code.
+ *
+ * @example
+ * ```ts
+ * try { channel(0); } catch (e) { if (e instanceof OutOfRangeError) console.error(e.code); }
+ * ```
+ */
+export class OutOfRangeError extends RangeError {
+  /** Stable machine-readable code. */
+  readonly code = "OUT_OF_RANGE" as const;
+  override name = "OutOfRangeError";
+}
+
 /** Describes a value for an error message: its type and, for small values, the value itself. */
 export function describeValue(value: unknown): string {
   if (value === null) return "null";

@@ -2,7 +2,7 @@ import { Future, type InheritedFuture, inheritFrom } from "../future/future.js";
 import { consumeBudget } from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { describeValue, InvalidArgumentError, OutOfRangeError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { checkDuration } from "./errors.js";
 import { Instant } from "./instant.js";
@@ -145,7 +145,7 @@ inheritFrom(Tick, Future);
  */
 export function interval(ms: number, options?: IntervalOptions): Interval {
   const period = checkDuration(ms, "interval");
-  if (period === 0) throw new RangeError("interval: the period must be > 0 ms, got 0");
+  if (period === 0) throw new OutOfRangeError("interval: the period must be > 0 ms, got 0");
   const missedTick = options?.missedTick ?? "burst";
   if (missedTick !== "burst" && missedTick !== "delay" && missedTick !== "skip") {
     throw new InvalidArgumentError(

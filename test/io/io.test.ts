@@ -11,6 +11,7 @@ import {
   future,
   InvalidArgumentError,
   lines,
+  OutOfRangeError,
   type Poll,
   Runtime,
   read,
@@ -215,9 +216,9 @@ test("a reader waiting on a duplex can be cancelled by select", async () => {
 });
 
 test("bad input", () => {
-  assert.throws(() => duplex(0), RangeError);
+  assert.throws(() => duplex(0), OutOfRangeError);
   assert.throws(() => read({} as never, new Uint8Array(1)), InvalidArgumentError);
   assert.throws(() => writeAll(42 as never, new Uint8Array(1)), InvalidArgumentError);
-  assert.throws(() => readExact(duplex(1)[0], -1), RangeError);
+  assert.throws(() => readExact(duplex(1)[0], -1), OutOfRangeError);
   assert.throws(() => new BufReader(null as never), InvalidArgumentError);
 });

@@ -8,6 +8,7 @@ import {
   fromIterable,
   future,
   InvalidArgumentError,
+  OutOfRangeError,
   pending,
   Runtime,
   Stream,
@@ -236,9 +237,9 @@ test("dropping a collect drops its stream", async () => {
 
 test("bad input: counts and sources", () => {
   const s = fromIterable([1]);
-  assert.throws(() => s.take(-1), RangeError);
-  assert.throws(() => s.chunks(0), RangeError);
-  assert.throws(() => s.map((n) => ready(n)).buffered(1.5), RangeError);
+  assert.throws(() => s.take(-1), OutOfRangeError);
+  assert.throws(() => s.chunks(0), OutOfRangeError);
+  assert.throws(() => s.map((n) => ready(n)).buffered(1.5), OutOfRangeError);
   assert.throws(() => s.throttle(Number.NaN), RangeError);
   assert.throws(() => Stream.from(42 as never), InvalidArgumentError);
   assert.throws(() => s.takeUntil(pending as never), InvalidArgumentError);

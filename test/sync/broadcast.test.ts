@@ -6,6 +6,7 @@ import {
   future,
   join,
   Lagged,
+  OutOfRangeError,
   Runtime,
   yieldNow,
 } from "../../src/index.js";
@@ -72,8 +73,8 @@ test("broadcast: send with no receiver hands the value back; bad capacity", () =
     () => tx.send(7),
     (e: unknown) => e instanceof ChannelClosed && e.value === 7,
   );
-  assert.throws(() => broadcast(0), RangeError);
-  assert.throws(() => broadcast(1.5), RangeError);
+  assert.throws(() => broadcast(0), OutOfRangeError);
+  assert.throws(() => broadcast(1.5), OutOfRangeError);
 });
 
 test("broadcast and watch receivers are streams", async () => {

@@ -7,6 +7,7 @@ import {
   channel,
   Done,
   future,
+  OutOfRangeError,
   Pending,
   type Permit,
   pollFn,
@@ -24,13 +25,15 @@ function chanOf<T>(rx: { length: number }): Chan<T> {
 }
 
 describe("channel(capacity)", () => {
-  test("bad capacities are a RangeError naming the value", () => {
+  test("bad capacities are an OutOfRangeError naming the value", () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "3", undefined, null]) {
-      const e = thrown(() => channel(bad as number), RangeError);
+      const e = thrown(() => channel(bad as number), OutOfRangeError);
+      assert.equal(e.code, "OUT_OF_RANGE");
+      assert.ok(e instanceof RangeError);
       assert.match(e.message, /channel: capacity must be an integer >= 1/);
       assert.match(e.message, new RegExp(String(bad).replace(/[.]/g, "\\.")));
     }
-    assert.match(thrown(() => channel("3" as never), RangeError).message, /string 3/);
+    assert.match(thrown(() => channel("3" as never), OutOfRangeError).message, /string 3/);
     const [tx] = channel(1);
     assert.ok(tx);
   });
@@ -607,10 +610,10 @@ describe("Receiver", () => {
     assert.deepEqual(assertReady(later.poll()), [4]);
   });
 
-  test("recvMany: a limit that is not a positive integer is a RangeError at the call", () => {
+  test("recvMany: a limit that is not a positive integer is an OutOfRangeError at the call", () => {
     const [, rx] = channel<number>(2);
     for (const bad of [0, -1, 1.5, Number.NaN]) {
-      assert.match(thrown(() => rx.recvMany(bad), RangeError).message, /recvMany: limit/);
+      assert.match(thrown(() => rx.recvMany(bad), OutOfRangeError).message, /recvMany: limit/);
     }
   });
 

@@ -4,6 +4,7 @@ import {
   Barrier,
   future,
   join,
+  OutOfRangeError,
   Runtime,
   RwLock,
   WakerContractError,
@@ -86,5 +87,5 @@ test("Barrier: a dropped wait withdraws its arrival", async () => {
       yield* late;
     }),
   );
-  assert.throws(() => new Barrier(0), RangeError);
+  assert.throws(() => new Barrier(0), OutOfRangeError);
 });

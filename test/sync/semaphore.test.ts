@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { future, Runtime, Semaphore, SemaphoreClosed, yieldNow } from "../../src/index.js";
+import {
+  future,
+  OutOfRangeError,
+  Runtime,
+  Semaphore,
+  SemaphoreClosed,
+  yieldNow,
+} from "../../src/index.js";
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
 import { thrown } from "./support.js";
 
@@ -12,26 +19,29 @@ test("MAX_PERMITS is 2^31 - 1", () => {
   assert.equal(new Semaphore(0).availablePermits, 0);
 });
 
-test("bad permit counts are a RangeError with a clear message", () => {
+test("bad permit counts are an OutOfRangeError with a clear message", () => {
   for (const bad of [-1, 1.5, Number.NaN, 2 ** 31, Number.POSITIVE_INFINITY, "3", undefined]) {
-    const e = thrown(() => new Semaphore(bad as number), RangeError);
+    const e = thrown(() => new Semaphore(bad as number), OutOfRangeError);
     assert.match(e.message, /^Semaphore: expected an integer >= 0 and <= 2147483647, got /);
   }
-  assert.match(thrown(() => new Semaphore("3" as never), RangeError).message, /got string 3/);
+  assert.match(thrown(() => new Semaphore("3" as never), OutOfRangeError).message, /got string 3/);
   const sem = new Semaphore(1);
   for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
     // At the call, not at the first poll.
-    const e = thrown(() => sem.acquire(bad), RangeError);
+    const e = thrown(() => sem.acquire(bad), OutOfRangeError);
     assert.match(e.message, /^Semaphore\.acquire: expected an integer >= 1 and <= 2147483647/);
-    assert.match(thrown(() => sem.tryAcquire(bad), RangeError).message, /Semaphore\.tryAcquire/);
+    assert.match(
+      thrown(() => sem.tryAcquire(bad), OutOfRangeError).message,
+      /Semaphore\.tryAcquire/,
+    );
   }
-  assert.match(thrown(() => sem.addPermits(-1), RangeError).message, /Semaphore\.addPermits/);
-  assert.match(thrown(() => sem.addPermits(0.5), RangeError).message, /Semaphore\.addPermits/);
+  assert.match(thrown(() => sem.addPermits(-1), OutOfRangeError).message, /Semaphore\.addPermits/);
+  assert.match(thrown(() => sem.addPermits(0.5), OutOfRangeError).message, /Semaphore\.addPermits/);
 });
 
-test("addPermits beyond MAX_PERMITS is a RangeError and adds nothing", () => {
+test("addPermits beyond MAX_PERMITS is an OutOfRangeError and adds nothing", () => {
   const sem = new Semaphore(MAX);
-  const e = thrown(() => sem.addPermits(1), RangeError);
+  const e = thrown(() => sem.addPermits(1), OutOfRangeError);
   assert.match(e.message, /more than 2147483647 permits/);
   assert.equal(sem.availablePermits, MAX);
   const half = new Semaphore(2 ** 30);

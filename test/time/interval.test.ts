@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { future, interval, type MissedTickBehavior, Runtime, sleep } from "../../src/index.js";
+import {
+  future,
+  interval,
+  type MissedTickBehavior,
+  OutOfRangeError,
+  Runtime,
+  sleep,
+} from "../../src/index.js";
 
 /** The tick times (relative to the first) a policy promises, given the stalls after each tick. */
 function model(period: number, policy: MissedTickBehavior, stalls: number[]): number[] {
@@ -64,6 +71,6 @@ test("interval: first tick at once; a dropped tick loses nothing", async () => {
     }),
   );
   assert.deepEqual(ticks, [0, 100]);
-  assert.throws(() => interval(0), RangeError);
+  assert.throws(() => interval(0), OutOfRangeError);
   assert.throws(() => interval(10, { missedTick: "never" as never }), /missedTick/);
 });
