@@ -65,6 +65,12 @@ export class Chan<T> {
    * `join(rx.recv(), rx.recv())`, share the task's waker). See `Receiving`.
    */
   waitingReceives = 0;
+  /**
+   * The receiver's wake number (`HeldWaker.wakes`) when the stream protocol (`pollNext`) last
+   * registered, or -1. While it is the latest and a waker is held, a stream waits: it has no
+   * future to drop, so its registration lasts until the receiver's next wake. See `Receiving`.
+   */
+  streamWait = -1;
   readonly sendWaiters = new WaitList();
   readonly closedWaiters = new WaitList();
 
@@ -302,8 +308,8 @@ export class Receiver<T> {
    * A future of the next message.
    *
    * @throws {ChannelClosed} once the channel is closed (or every sender dropped) and empty.
-   * @throws {ChannelReceiverBusy} when it would wait while a receive of another task waits (one
-   * consumer at a time; receives of one task may wait together).
+   * @throws {ChannelReceiverBusy} when it would wait while a receive or stream of another task
+   * waits (one consumer at a time; receives of one task may wait together).
    *
    * Cancel safety: dropping a pending `recv` consumes nothing.
    */
@@ -341,6 +347,9 @@ export class Receiver<T> {
 
   /**
    * The next message, `Done` at the end of the channel, or `Pending` (the stream protocol).
+   *
+   * @throws {ChannelReceiverBusy} as `recv`: when it would wait while a receive or stream of
+   * another task waits. A stream's wait lasts until the receiver's next wake (see `recv`).
    */
   pollNext(cx: Context): Poll<T | typeof Done> {
     const chan = this.chan;
@@ -350,9 +359,19 @@ export class Receiver<T> {
     }
     if (chan.exhausted()) return Done;
     const receiver = chan.receiver;
-    // After a wake, the receive futures counted before it are used up (see `Receiving`).
-    if (receiver.waker === null) chan.waitingReceives = 0;
+    if (receiver.waker === null) {
+      // After a wake, the receive futures counted before it are used up (see `Receiving`).
+      chan.waitingReceives = 0;
+    } else if (
+      (chan.waitingReceives > 0 || chan.streamWait === receiver.wakes) &&
+      !receiver.willWake(cx.waker)
+    ) {
+      throw new ChannelReceiverBusy(
+        "a receive or stream of another task is already waiting on this channel's receiver (one consumer at a time)",
+      );
+    }
     receiver.register(cx.waker);
+    chan.streamWait = receiver.wakes;
     return Pending;
   }
 
@@ -373,6 +392,7 @@ export class Receiver<T> {
     chan.close();
     while (!chan.buffer.isEmpty()) chan.buffer.shift();
     chan.waitingReceives = 0;
+    chan.streamWait = -1;
     chan.receiver.release();
   }
 
@@ -527,9 +547,12 @@ const REGISTERED = 2;
  *
  * Registrations are counted per wake of the receiver, so that completing a receive, which happens
  * only after a wake (every message pushed wakes the waiting receiver), leaves the count alone: the
- * fast path of a receive does no bookkeeping. The stream protocol's waits (`pollNext`, and so
- * `for await`) are not counted: a stream and receive futures of different tasks must not wait on
- * one receiver at the same time.
+ * fast path of a receive does no bookkeeping. The stream protocol's wait (`pollNext`, and so
+ * `for await` and the stream combinators) counts too, in `Chan.streamWait`: a receive or stream
+ * of another task meanwhile throws `ChannelReceiverBusy` as well, and a receive of the same task
+ * dropped meanwhile keeps the waker for it. A stream has no future to drop, so its wait lasts
+ * until the receiver's next wake: a task that stops polling a stream without dropping it (a
+ * dropped `stream.next()`, say) keeps the receiver until the next message or the end arrives.
  *
  * Waiting: the usual case (nothing registered since the last wake) is kept short, and the rest is
  * out of line. The driver polls a woken receive itself, so V8 optimizes `poll` on its own with
@@ -566,11 +589,14 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
     const receiver = chan.receiver;
     const registered = REGISTERED + receiver.wakes;
     const live = this.state === registered;
-    if (chan.waitingReceives > (live ? 1 : 0) && !receiver.willWake(cx.waker)) {
+    if (
+      (chan.waitingReceives > (live ? 1 : 0) || chan.streamWait === receiver.wakes) &&
+      !receiver.willWake(cx.waker)
+    ) {
       // Another task waits on this receiver: taking its place would leave it parked for good.
       this.finish();
       throw new ChannelReceiverBusy(
-        "a receive from another task is already waiting on this channel's receiver (one consumer at a time)",
+        "a receive or stream of another task is already waiting on this channel's receiver (one consumer at a time)",
       );
     }
     receiver.register(cx.waker);
@@ -581,10 +607,19 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
     return Pending;
   }
 
-  /** Done waiting (failed or dropped): the last receive registered gives the waker back. */
+  /**
+   * Done waiting (failed or dropped): the last receive registered gives the waker back, unless a
+   * stream of the same task waits on it too.
+   */
   private finish(): void {
-    const receiver = this.chan.receiver;
-    if (this.state === REGISTERED + receiver.wakes && --this.chan.waitingReceives === 0) {
+    const chan = this.chan;
+    const receiver = chan.receiver;
+    const wakes = receiver.wakes;
+    if (
+      this.state === REGISTERED + wakes &&
+      --chan.waitingReceives === 0 &&
+      chan.streamWait !== wakes
+    ) {
       receiver.release();
     }
     this.state = FINISHED;

@@ -10,6 +10,8 @@
  *    As in tokio, a slot reserved before `close()` (a Permit, a granted waiting send) is still
  *    delivered, and the receiver sees the end only once nothing is buffered and nothing reserved;
  *    after the receiver is dropped, filling a reserved slot hands the value back instead.
+ *    A stream poll dropped while it waited keeps the receiver until its task is woken (a stream
+ *    has no future to drop): a receive of another task meanwhile gets `ChannelReceiverBusy`.
  * 2. On a Runtime (FIFO and seeded random scheduling): producer tasks and a consumer task run
  *    random programs, a controller aborts tasks at random points; at the end every value is
  *    accounted for exactly once, per-producer order is kept and no slot leaked.
@@ -20,6 +22,7 @@ import fc from "fast-check";
 import {
   ChannelClosed,
   ChannelFull,
+  ChannelReceiverBusy,
   channel,
   Done,
   type Future,
@@ -107,6 +110,12 @@ interface World {
   rxDropped: boolean;
   sendersAlive: number;
   endObserved: boolean;
+  /**
+   * The task of a stream poll (`pollNext`) dropped while it waited. A stream has no future to
+   * drop, so its wait holds the receiver until that task is woken: meanwhile another task's
+   * receive or stream poll gets `ChannelReceiverBusy`.
+   */
+  staleStream: MockTask<unknown> | null;
   readonly status: Map<V, Status>;
 }
 
@@ -135,6 +144,7 @@ function newWorld(cap: number): World {
     rxDropped: false,
     sendersAlive: 1,
     endObserved: false,
+    staleStream: null,
     status: new Map(),
   };
 }
@@ -322,12 +332,19 @@ function pollRecvLike(w: World, op: Op, out: Outcome<unknown>, what: string): vo
     finish(w, op);
     return;
   }
+  if (w.staleStream !== null && !w.staleStream.isWoken()) {
+    expectError(out, ChannelReceiverBusy, what);
+    assert.equal(op.task.wakerRefCount, 0, `${what}: the busy receive kept a waker`);
+    finish(w, op);
+    return;
+  }
   expectPending(out, what);
   op.parked = true;
 }
 
 function dropOp(w: World, op: Op): void {
   w.log.push(`drop op ${op.id} (${op.kind})`);
+  if (op.kind === "next" && op.parked) w.staleStream = op.task;
   const length = w.rx.length;
   op.task.drop();
   if (op.kind === "send" || op.kind === "reserve") {

@@ -550,6 +550,48 @@ describe("Receiver", () => {
     thrown(() => d.poll(), ChannelClosed);
   });
 
+  test("a stream poll waits like a receive: another task's receive or stream gets ChannelReceiverBusy", () => {
+    const [tx, rx] = channel<number>(2);
+    const streaming = new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx)));
+    assertPending(streaming.poll());
+    thrown(() => new MockTask(rx.recv()).poll(), ChannelReceiverBusy);
+    thrown(
+      () => new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx))).poll(),
+      ChannelReceiverBusy,
+    );
+    tx.trySend(1);
+    assert.ok(streaming.isWoken(), "the stream keeps its place and is woken");
+    assert.equal(assertReady(streaming.poll()), 1);
+    // A receive waiting first: a stream of another task may not take its place either.
+    const receiving = new MockTask(rx.recv());
+    assertPending(receiving.poll());
+    thrown(
+      () => new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx))).poll(),
+      ChannelReceiverBusy,
+    );
+    tx.drop();
+    assert.ok(receiving.isWoken());
+    thrown(() => receiving.poll(), ChannelClosed);
+  });
+
+  test("a receive dropped while its task's stream waits leaves the stream its waker", () => {
+    const [tx, rx] = channel<number>(2);
+    const recv = rx.recv();
+    const task = new MockTask(
+      pollFn<number | typeof Done>((cx) => {
+        assertPending(recv.poll(cx));
+        return rx.pollNext(cx);
+      }),
+    );
+    assertPending(task.poll());
+    recv.drop();
+    assert.equal(task.wakerRefCount, 1, "the stream still waits on the task's waker");
+    tx.trySend(5);
+    assert.ok(task.isWoken(), "no lost wakeup for the stream");
+    assert.equal(rx.tryRecv(), 5);
+    assert.equal(task.wakerRefCount, 0);
+  });
+
   test("recv throws ChannelClosed (no value) once closed and drained", () => {
     const [tx, rx] = channel<number>(2);
     tx.trySend(1);

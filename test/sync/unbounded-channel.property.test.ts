@@ -1,12 +1,15 @@
 /**
  * Model-based properties of the unbounded channel: by hand (MockTask) against a reference model,
- * and as tasks on FIFO and seeded-random runtimes with random aborts.
+ * and as tasks on FIFO and seeded-random runtimes with random aborts. As for the bounded channel,
+ * a stream poll dropped while it waited keeps the receiver until its task is woken: a receive of
+ * another task meanwhile gets `ChannelReceiverBusy`.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
   ChannelClosed,
+  ChannelReceiverBusy,
   Done,
   type Future,
   future,
@@ -74,6 +77,11 @@ interface World {
   readonly received: V[];
   readonly handedBack: V[];
   readonly discarded: V[];
+  /**
+   * The task of a stream poll (`pollNext`) dropped while it waited: it holds the receiver until
+   * woken (a stream has no future to drop), and another task's receive meanwhile is busy.
+   */
+  staleStream: MockTask<unknown> | null;
 }
 
 function newWorld(): World {
@@ -94,6 +102,7 @@ function newWorld(): World {
     received: [],
     handedBack: [],
     discarded: [],
+    staleStream: null,
   };
 }
 
@@ -143,6 +152,9 @@ function pollOp(w: World, op: Op): void {
   } else if (exhausted(w)) {
     if (op.kind === "next") assert.equal(expectReady(out, what), Done, what);
     else expectError(out, ChannelClosed, what);
+  } else if (w.staleStream !== null && !w.staleStream.isWoken()) {
+    expectError(out, ChannelReceiverBusy, what);
+    assert.equal(op.task.wakerRefCount, 0, `${what}: the busy receive kept a waker`);
   } else {
     expectPending(out, what);
     op.parked = true;
@@ -181,6 +193,7 @@ function checkInvariants(w: World): void {
 const step = checkedBy(checkInvariants);
 
 function dropOp(w: World, op: Op): void {
+  if (op.kind === "next" && op.parked) w.staleStream = op.task;
   const length = w.rx.length;
   op.task.drop();
   w.log.push(`drop op ${op.id}`);
