@@ -199,11 +199,58 @@ export class Sender<T> {
     return new Send<T>(this.chan, RESERVE) as unknown as Future<Permit<T>>;
   }
 
+  /**
+   * A {@link Permit} now, if a slot is free (tokio's `try_reserve`): the slot is held until the
+   * permit sends or is released.
+   *
+   * @example
+   * ```ts
+   * const permit = tx.tryReserve(); // throws ChannelFull rather than wait
+   * permit.send(job);
+   * ```
+   * @throws {ChannelFull} when no slot is free (or senders are already waiting for one).
+   * @throws {ChannelClosed} when the receiver is closed or dropped.
+   */
+  tryReserve(): Permit<T> {
+    this.check();
+    const chan = this.chan;
+    if (chan.closed === true) throw new ChannelClosed("the channel is closed");
+    if (!chan.hasFreeSlot()) {
+      throw new ChannelFull(`the channel is full (${chan.capacity})`, undefined);
+    }
+    chan.reserved++;
+    return new Permit(chan);
+  }
+
+  /**
+   * Free slots now: the capacity less the buffered messages and the reserved slots (tokio's
+   * `capacity()`). A send or reserve takes one, a receive or a released permit gives it back.
+   *
+   * @example
+   * ```ts
+   * if (tx.capacity === 0) metrics.backpressure++;
+   * ```
+   */
+  get capacity(): number {
+    const chan = this.chan;
+    return chan.capacity - chan.buffer.length - chan.reserved;
+  }
+
+  /** The channel's capacity, as given to {@link channel}. */
+  get maxCapacity(): number {
+    return this.chan.capacity;
+  }
+
   /** Another sender of the same channel. */
   clone(): Sender<T> {
     this.check();
     this.chan.senders++;
     return new Sender(this.chan);
+  }
+
+  /** True when `other` sends into the same channel as this sender. */
+  sameChannel(other: Sender<T>): boolean {
+    return other instanceof Sender && other.chan === this.chan;
   }
 
   /** True once the receiver closed or was dropped. */
@@ -378,6 +425,25 @@ export class Receiver<T> {
   /** Messages buffered now. */
   get length(): number {
     return this.chan.buffer.length;
+  }
+
+  /** True when no message is buffered now. */
+  isEmpty(): boolean {
+    return this.chan.buffer.isEmpty();
+  }
+
+  /**
+   * True once no more messages can be sent: the receiver closed (or was dropped), or every
+   * sender was dropped. Buffered messages can still be received.
+   *
+   * @example
+   * ```ts
+   * if (rx.isClosed() && rx.isEmpty()) return; // nothing more will come
+   * ```
+   */
+  isClosed(): boolean {
+    const chan = this.chan;
+    return chan.closed === true || chan.senders === 0;
   }
 
   /** Stops the senders: pending and later sends fail; buffered messages can still be received. */
@@ -821,6 +887,10 @@ export class UnboundedSender<T> {
     if (this.dropped === true) throw new ChannelClosed("this sender was dropped");
     this.chan.senders++;
     return new UnboundedSender(this.chan);
+  }
+  /** True when `other` sends into the same channel as this sender. */
+  sameChannel(other: UnboundedSender<T>): boolean {
+    return other instanceof UnboundedSender && other.chan === this.chan;
   }
 
   /** True once the receiver closed or was dropped. */

@@ -375,6 +375,11 @@ function checkInvariants(w: World): void {
   assert.equal(w.chan.sendWaiters.length, w.queue.length, `waiting senders differ; ${ctx}`);
   for (let i = 0; i < w.senders.length; i++) {
     assert.equal(w.senders[i]!.isClosed(), w.closed, `sender ${i}.isClosed(); ${ctx}`);
+    const free = w.cap - w.buffer.length - w.reserved;
+    assert.equal(w.senders[i]!.capacity, free, `sender ${i}.capacity; ${ctx}`);
+  }
+  if (!w.rxDropped) {
+    assert.equal(w.rx.isClosed(), w.closed || w.sendersAlive === 0, `rx.isClosed(); ${ctx}`);
   }
   for (const op of w.ops) {
     if (!op.parked) continue;
@@ -418,6 +423,23 @@ const trySend = onSomeSender(
     } else {
       expectReady(out, `trySend with a free slot; ${where(w)}`);
       deliver(w, v, undefined);
+    }
+  }),
+);
+
+const tryReserve = onSomeSender(
+  "tryReserve",
+  step((w: World, s: number) => {
+    const out = attempt(() => w.senders[s]!.tryReserve());
+    w.log.push(`sender ${s} tryReserve -> ${show(out)}`);
+    if (w.closed) {
+      expectError(out, ChannelClosed, "tryReserve on a closed channel");
+    } else if (w.queue.length > 0 || w.buffer.length + w.reserved >= w.cap) {
+      expectError(out, ChannelFull, `tryReserve without a free slot; ${where(w)}`);
+    } else {
+      const permit = expectReady(out, `tryReserve with a free slot; ${where(w)}`);
+      w.reserved++;
+      w.permits.push(permit as Permit<V>);
     }
   }),
 );
@@ -574,6 +596,7 @@ const dropReceiver = plain(
 const weighted: Cmd[] = [
   trySend,
   trySend,
+  tryReserve,
   send,
   send,
   send,

@@ -11,13 +11,22 @@ import {
   Pending,
   type Permit,
   pollFn,
+  type Receiver,
   Runtime,
   TASK_BUDGET,
+  unboundedChannel,
   yieldNow,
 } from "../../src/index.js";
 import type { Chan } from "../../src/sync/channel.js";
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
 import { thrown } from "./support.js";
+
+/** Every message buffered now, taken with tryRecv, joined with commas. */
+function tryRecvAll(rx: Receiver<number>): string {
+  const out: number[] = [];
+  while (!rx.isEmpty()) out.push(rx.tryRecv() as number);
+  return out.join(",");
+}
 
 /** The shared state behind a receiver (white-box checks of reserved slots). */
 function chanOf<T>(rx: { length: number }): Chan<T> {
@@ -692,6 +701,71 @@ describe("Receiver", () => {
     assert.ok(tx.isClosed());
     assert.ok(waiting.isWoken());
     assert.equal(thrown(() => waiting.poll(), ChannelClosed).value, 2);
+  });
+});
+
+describe("Sender.tryReserve, capacity and the state queries", () => {
+  test("tryReserve holds a slot without waiting, or throws ChannelFull / ChannelClosed", () => {
+    const [tx, rx] = channel<number>(2);
+    assert.equal(tx.maxCapacity, 2);
+    assert.equal(tx.capacity, 2);
+    const permit = tx.tryReserve();
+    assert.equal(tx.capacity, 1, "the permit holds a slot");
+    tx.trySend(1);
+    assert.equal(tx.capacity, 0);
+    const full = thrown(() => tx.tryReserve(), ChannelFull);
+    assert.equal(full.code, "CHANNEL_FULL");
+    assert.equal(full.value, undefined);
+    assert.equal(tryRecvAll(rx), "1");
+    assert.equal(tx.capacity, 1, "a receive gives its slot back");
+    permit.send(2);
+    assert.equal(tryRecvAll(rx), "2");
+    // A queued sender is first in line: tryReserve does not overtake it.
+    const a = tx.tryReserve();
+    const b = tx.tryReserve();
+    const waiting = new MockTask(tx.send(3));
+    assertPending(waiting.poll());
+    b.release();
+    assert.ok(waiting.isWoken(), "the released slot went to the waiting send");
+    thrown(() => tx.tryReserve(), ChannelFull);
+    assertReady(waiting.poll());
+    a.release();
+    assert.equal(tx.capacity, 1);
+    rx.close();
+    thrown(() => tx.tryReserve(), ChannelClosed);
+    assert.equal(tryRecvAll(rx), "3");
+  });
+
+  test("a dropped sender cannot reserve", () => {
+    const [tx] = channel<number>(1);
+    const other = tx.clone();
+    tx.drop();
+    thrown(() => tx.tryReserve(), ChannelClosed);
+    assert.equal(other.tryReserve().send(1), undefined);
+  });
+
+  test("sameChannel, isClosed and isEmpty", () => {
+    const [tx, rx] = channel<number>(1);
+    const [otherTx] = channel<number>(1);
+    const clone = tx.clone();
+    assert.ok(tx.sameChannel(clone));
+    assert.ok(!tx.sameChannel(otherTx));
+    const [utx] = unboundedChannel<number>();
+    assert.ok(utx.sameChannel(utx.clone()));
+    assert.ok(!utx.sameChannel(unboundedChannel<number>()[0]));
+    assert.ok(rx.isEmpty() && !rx.isClosed());
+    tx.trySend(1);
+    assert.ok(!rx.isEmpty());
+    tx.drop();
+    assert.ok(!rx.isClosed(), "a clone still sends");
+    clone.drop();
+    otherTx.drop();
+    assert.ok(rx.isClosed(), "every sender dropped: closed, with a message still to receive");
+    assert.equal(rx.tryRecv(), 1);
+    assert.ok(rx.isEmpty());
+    const [, rx2] = channel<number>(1);
+    rx2.close();
+    assert.ok(rx2.isClosed());
   });
 });
 
