@@ -6,6 +6,7 @@ import {
 } from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import type { Context } from "../task/context.js";
+import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { ChannelClosed } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -57,9 +58,50 @@ export class WatchSender<T> {
     this.changed();
   }
 
+  /**
+   * Changes the value in place and notifies the receivers only if `fn` returns true (tokio's
+   * `send_if_modified`): for updates that may turn out to change nothing.
+   *
+   * @example
+   * ```ts
+   * const notified = tx.sendIfModified((peers) => peers.delete(id)); // wakes nobody if absent
+   * ```
+   * @returns whether the receivers were notified.
+   * @throws {ChannelClosed} when this sender was dropped (`fn` is not called).
+   */
+  sendIfModified(fn: (value: T) => boolean): boolean {
+    this.check();
+    if (fn(this.state.value) !== true) return false;
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Replaces the value, notifies the receivers (even when there are none) and returns the old
+   * value (tokio's `send_replace`).
+   *
+   * @example
+   * ```ts
+   * const previous = tx.sendReplace(config);
+   * ```
+   * @throws {ChannelClosed} carrying the value when this sender was dropped.
+   */
+  sendReplace(value: T): T {
+    this.check(value);
+    const old = this.state.value;
+    this.state.value = value;
+    this.changed();
+    return old;
+  }
+
   /** The current value. */
   borrow(): T {
     return this.state.value;
+  }
+
+  /** True once every receiver was dropped: `send` would fail. */
+  isClosed(): boolean {
+    return this.state.receivers === 0;
   }
 
   /**
@@ -153,6 +195,31 @@ export class WatchReceiver<T> {
   }
 
   /**
+   * A future of the first value for which `predicate` returns true, checked on the current value
+   * first (seen or not), then on each new value (tokio's `wait_for`). Marks what it checked seen.
+   * Values sent in a burst between two checks are not all seen: only the latest is checked.
+   *
+   * @example
+   * ```ts
+   * const state = yield* rx.waitFor((s) => s.status === "ready");
+   * ```
+   * @throws {ChannelClosed} (from the future) when the sender is dropped before a value matches;
+   *   at once when this receiver was dropped.
+   * @throws whatever `predicate` throws (from the future).
+   *
+   * Cancel safety: dropping it loses nothing; values it checked stay seen.
+   */
+  waitFor(predicate: (value: T) => boolean): Future<T> {
+    this.check();
+    if (typeof predicate !== "function") {
+      throw new InvalidArgumentError(
+        `WatchReceiver.waitFor: expected a predicate function, got ${describeValue(predicate)}`,
+      );
+    }
+    return new WaitFor(this, this.state, predicate) as unknown as Future<T>;
+  }
+
+  /**
    * Another receiver with the same seen version.
    *
    * @throws {ChannelClosed} when this receiver was dropped.
@@ -242,6 +309,63 @@ class Changed<T> implements InheritedFuture<void> {
   }
 }
 inheritFrom(Changed, Future);
+
+/**
+ * `WatchReceiver.waitFor`'s future. A base class that inherits from Future without deriving from
+ * it: made per await, often inside a `try` (see "Constructors in try blocks" on Future).
+ */
+class WaitFor<T> implements InheritedFuture<T> {
+  private waiter: Waiter | null = null;
+  private done = false;
+  /** The version whose value `predicate` last checked; -1 before the first check. */
+  private checked = -1;
+
+  constructor(
+    private readonly receiver: WatchReceiver<T>,
+    private readonly state: WatchState<T>,
+    private readonly predicate: (value: T) => boolean,
+  ) {}
+
+  poll(cx: Context): Poll<T> {
+    if (this.done) throw pollAfterCompletion(this);
+    const state = this.state;
+    if (this.checked !== state.version) {
+      this.checked = state.version;
+      this.receiver.seen = state.version;
+      const value = state.value;
+      let matches: boolean;
+      try {
+        matches = this.predicate(value) === true;
+      } catch (error) {
+        this.drop();
+        throw error;
+      }
+      if (matches) {
+        this.drop();
+        return value;
+      }
+    }
+    if (!state.senderAlive) {
+      this.drop();
+      throw new ChannelClosed("the watch sender was dropped before a value matched");
+    }
+    this.waiter ??= new Waiter();
+    state.waiters.park(this.waiter, cx.waker);
+    return Pending;
+  }
+
+  drop(): void {
+    this.done = true;
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    this.state.waiters.cancel(waiter);
+  }
+
+  describe(): string {
+    return "watch.waitFor";
+  }
+}
+inheritFrom(WaitFor, Future);
 
 /**
  * A single-value channel with change notification: `const [tx, rx] = watch(initial)`. Receivers

@@ -117,6 +117,7 @@ function everyOtherFuture(): Future<unknown>[] {
   return [
     notify.notified(),
     watchRx.changed(),
+    watchRx.waitFor(() => false),
     broadcastRx.recv(),
     new Barrier(2).wait(),
     sender.closed(),
