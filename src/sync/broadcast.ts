@@ -156,6 +156,40 @@ export class BroadcastReceiver<T> {
   }
 
   /**
+   * A new receiver that gets the messages sent from now on, whatever this one has not read yet
+   * (tokio's `resubscribe`).
+   *
+   * @example
+   * ```ts
+   * const fresh = lagging.resubscribe(); // skips the backlog
+   * ```
+   * @throws {ChannelClosed} when this receiver was dropped.
+   */
+  resubscribe(): BroadcastReceiver<T> {
+    if (this.dropped) throw new ChannelClosed("this receiver was dropped");
+    this.state.receivers++;
+    return new BroadcastReceiver(this.state, this.state.tail);
+  }
+
+  /**
+   * Messages sent that this receiver has not read yet. More than the capacity means the next
+   * receive reports {@link Lagged}.
+   */
+  get length(): number {
+    return this.state.tail - this.next;
+  }
+
+  /** True when this receiver has read every message sent so far. */
+  isEmpty(): boolean {
+    return this.next === this.state.tail;
+  }
+
+  /** True once every sender was dropped (messages not read yet can still be received). */
+  isClosed(): boolean {
+    return this.state.senders === 0;
+  }
+
+  /**
    * The stream protocol: the next message, `Done` once every sender is gone and all is read, or
    * `Pending`. A lag throws {@link Lagged} (polling again continues).
    */

@@ -106,3 +106,31 @@ test("broadcast: dropped handles cannot reopen the channel or be counted again",
   assert.throws(() => rx2.clone(), ChannelClosed);
   assert.equal(tx.receiverCount, 1);
 });
+
+test("broadcast: length, isEmpty, isClosed and resubscribe follow what each receiver has read", () => {
+  const [tx, rx] = broadcast<number>(2);
+  assert.ok(rx.isEmpty());
+  assert.equal(rx.length, 0);
+  tx.send(1);
+  tx.send(2);
+  tx.send(3);
+  assert.equal(rx.length, 3, "more than the capacity: the next receive lags");
+  assert.throws(() => rx.tryRecv(), Lagged);
+  assert.equal(rx.length, 2);
+  const fresh = rx.resubscribe();
+  assert.ok(fresh.isEmpty(), "a resubscribed receiver skips the backlog");
+  const same = rx.clone();
+  assert.equal(same.length, 2, "a clone keeps the position");
+  assert.equal(rx.tryRecv(), 2);
+  tx.send(4);
+  assert.equal(fresh.tryRecv(), 4);
+  assert.equal(fresh.tryRecv(), undefined);
+  assert.ok(!rx.isClosed());
+  tx.drop();
+  assert.ok(rx.isClosed() && !rx.isEmpty(), "closed, with messages still to read");
+  assert.deepEqual([rx.tryRecv(), rx.tryRecv()], [3, 4]);
+  assert.ok(rx.isEmpty());
+  assert.throws(() => rx.tryRecv(), ChannelClosed);
+  rx.drop();
+  assert.throws(() => rx.resubscribe(), ChannelClosed);
+});
