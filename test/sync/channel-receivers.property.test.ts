@@ -13,6 +13,12 @@
  * - no lost wakeup: once a message arrives or the channel closes, every task with a waiting
  *   receive has been woken, whichever receives of that task were dropped meanwhile;
  * - no leaked waker: once no receive waits, the channel holds no task's waker.
+ *
+ * Then the same rules on a runtime (FIFO and seeded-random ready queue, random aborts): two
+ * consumer tasks share one receiver with receives, stream polls, joined receives and receives
+ * raced against a yield (dropped when they lose), retrying after `ChannelReceiverBusy`. Every
+ * task finishes (no lost wakeup), every value sent is received once or discarded with the
+ * receiver, and each consumer sees the values in the order sent.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -23,12 +29,25 @@ import {
   channel,
   Done,
   type Future,
+  future,
+  join,
   Pending,
   type Poll,
   pollFn,
   type Receiver,
+  select,
+  yieldNow,
 } from "../../src/index.js";
 import { MockTask } from "../../src/testing/index.js";
+import {
+  drain,
+  type RuntimeScenario,
+  runProperty,
+  type Spawn,
+  scenarioArbitrary,
+  settledProperty,
+  spawnAborter,
+} from "./scenario.js";
 import { fcParams } from "./support.js";
 
 const CAPACITY = 4;
@@ -248,4 +267,130 @@ test("an mpsc receiver under receive futures and stream polls of two tasks follo
     ),
     fcParams(300),
   );
+});
+
+/** A consumer's step: 0 recv, 1 stream poll, 2 two receives joined, 3 recv raced with a yield, 4 yield. */
+type ConsumerStep = 0 | 1 | 2 | 3 | 4;
+
+interface Consumers {
+  readonly capacity: number;
+  readonly messages: number;
+  readonly programs: readonly (readonly ConsumerStep[])[];
+}
+
+const consumersArb = scenarioArbitrary<Consumers>(
+  {
+    capacity: fc.integer({ min: 1, max: 4 }),
+    messages: fc.integer({ min: 0, max: 24 }),
+    programs: fc.tuple(
+      fc.array(fc.constantFrom<ConsumerStep>(0, 1, 2, 3, 4), { maxLength: 12 }),
+      fc.array(fc.constantFrom<ConsumerStep>(0, 1, 2, 3, 4), { maxLength: 12 }),
+    ),
+  },
+  { maxAfter: 12, maxAborts: 2 },
+  () => 3, // the producer and the two consumers
+);
+
+/** The end of the channel, as a receive or a stream poll reports it. */
+const END: unique symbol = Symbol("end");
+/** `ChannelReceiverBusy`: the other consumer is waiting. */
+const BUSY: unique symbol = Symbol("busy");
+type Got = number | typeof END | typeof BUSY;
+
+function classify(error: unknown): Got {
+  if (error instanceof ChannelReceiverBusy) return BUSY;
+  if (error instanceof ChannelClosed) return END;
+  throw error;
+}
+
+function startConsumers(s: Consumers & RuntimeScenario, spawn: Spawn) {
+  const [tx, rx] = channel<number>(s.capacity);
+  const sent: number[] = [];
+  const handedBack: number[] = [];
+  const received: number[][] = [[], []];
+  const discarded: number[] = [];
+  let consumersLeft = 2;
+
+  const producer = future(function* () {
+    for (let v = 0; v < s.messages; v++) {
+      const ok = yield* tx
+        .send(v)
+        .map(() => true)
+        .catch((error: unknown) => {
+          if (!(error instanceof ChannelClosed) || error.value !== v) throw error;
+          return false;
+        });
+      (ok ? sent : handedBack).push(v);
+      if (!ok) break;
+    }
+  }).finally(() => tx.drop());
+
+  const consumer = (c: number) =>
+    future(function* () {
+      const mine = received[c]!;
+      // Values are recorded when a receive completes, inside its poll: a joined receive that
+      // completed before its task was aborted must not count as lost (join drops its output).
+      const record = (v: number): Got => {
+        mine.push(v);
+        return v;
+      };
+      const recv = (): Future<Got> => rx.recv().map(record).catch(classify);
+      const streamPoll = (): Future<Got> =>
+        pollFn<number | typeof Done>((cx) => rx.pollNext(cx))
+          .map((v): Got => (v === Done ? END : record(v)))
+          .catch(classify);
+      let ended = false;
+      for (const step of s.programs[c]!) {
+        if (step === 0) ended = (yield* recv()) === END;
+        else if (step === 1) ended = (yield* streamPoll()) === END;
+        else if (step === 2) {
+          const [a, b] = yield* join(recv(), recv());
+          ended = a === END || b === END;
+        } else if (step === 3) {
+          const raced = yield* select([recv(), yieldNow().map((): Got => BUSY)]);
+          ended = raced.value === END;
+        } else yield* yieldNow();
+        if (ended) return;
+      }
+      // Then receive to the end, giving the other consumer its turn while it waits.
+      for (;;) {
+        const got = yield* recv();
+        if (got === END) return;
+        if (got === BUSY) yield* yieldNow();
+      }
+    }).finally(() => {
+      if (--consumersLeft === 0) {
+        discarded.push(...drain(rx));
+        rx.drop();
+      }
+    });
+
+  const handles = [spawn(producer), spawn(consumer(0)), spawn(consumer(1))];
+  handles.push(spawnAborter(spawn, s.aborts, handles));
+  return { handles, sent, handedBack, received, discarded };
+}
+
+function checkConsumers(_: Consumers, r: ReturnType<typeof startConsumers>, label: string): void {
+  const all = [...r.received[0]!, ...r.received[1]!, ...r.discarded];
+  assert.equal(new Set(all).size, all.length, `${label}: a value was received twice`);
+  assert.deepEqual(
+    [...all].sort((a, b) => a - b),
+    r.sent,
+    `${label}: values received (and discarded) differ from values sent`,
+  );
+  for (const mine of r.received) {
+    assert.deepEqual(
+      mine,
+      [...mine].sort((a, b) => a - b),
+      `${label}: out of order ${mine}`,
+    );
+  }
+}
+
+test("two consumer tasks sharing a receiver on a runtime: no lost wakeup, nothing lost or duplicated", () => {
+  settledProperty(consumersArb, 150, startConsumers, checkConsumers);
+});
+
+test("the same consumers through rt.run", async () => {
+  await runProperty(consumersArb, 60, startConsumers, checkConsumers);
 });
