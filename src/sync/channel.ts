@@ -355,8 +355,9 @@ export class Receiver<T> {
    * A future of the next message.
    *
    * @throws {ChannelClosed} once the channel is closed (or every sender dropped) and empty.
-   * @throws {ChannelReceiverBusy} when it would wait while a receive or stream of another task
-   * waits (one consumer at a time; receives of one task may wait together).
+   * @throws {ChannelReceiverBusy} when it would wait while a receive of another task waits (one
+   * consumer at a time; receives of one task may wait together). A stream of another task
+   * waiting is woken instead, and fails with it if it polls again while this receive waits.
    *
    * Cancel safety: dropping a pending `recv` consumes nothing.
    */
@@ -395,8 +396,8 @@ export class Receiver<T> {
   /**
    * The next message, `Done` at the end of the channel, or `Pending` (the stream protocol).
    *
-   * @throws {ChannelReceiverBusy} as `recv`: when it would wait while a receive or stream of
-   * another task waits. A stream's wait lasts until the receiver's next wake (see `recv`).
+   * @throws {ChannelReceiverBusy} when it would wait while a receive or a stream poll of another
+   * task waits. A stream's wait lasts until the receiver's next wake, as it has no drop.
    */
   pollNext(cx: Context): Poll<T | typeof Done> {
     const chan = this.chan;
@@ -614,11 +615,13 @@ const REGISTERED = 2;
  * Registrations are counted per wake of the receiver, so that completing a receive, which happens
  * only after a wake (every message pushed wakes the waiting receiver), leaves the count alone: the
  * fast path of a receive does no bookkeeping. The stream protocol's wait (`pollNext`, and so
- * `for await` and the stream combinators) counts too, in `Chan.streamWait`: a receive or stream
- * of another task meanwhile throws `ChannelReceiverBusy` as well, and a receive of the same task
- * dropped meanwhile keeps the waker for it. A stream has no future to drop, so its wait lasts
- * until the receiver's next wake: a task that stops polling a stream without dropping it (a
- * dropped `stream.next()`, say) keeps the receiver until the next message or the end arrives.
+ * `for await` and the stream combinators) is recorded too, in `Chan.streamWait`, and a receive of
+ * the same task dropped meanwhile keeps the waker for it. A stream has no future to drop, so its
+ * wait lasts until the receiver's next wake, and a task may have stopped polling it (a dropped
+ * `stream.next()`, say). So a receive of another task does not fail on a stream's wait: it wakes
+ * the stream's task and takes its place; if that stream still waits, its next poll finds the
+ * receive and throws `ChannelReceiverBusy`. A stream poll of another task fails on any wait
+ * (two streams taking turns would wake each other without end).
  *
  * Waiting: the usual case (nothing registered since the last wake) is kept short, and the rest is
  * out of line. The driver polls a woken receive itself, so V8 optimizes `poll` on its own with
@@ -655,21 +658,29 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
     const receiver = chan.receiver;
     const registered = REGISTERED + receiver.wakes;
     const live = this.state === registered;
-    if (
-      (chan.waitingReceives > (live ? 1 : 0) || chan.streamWait === receiver.wakes) &&
-      !receiver.willWake(cx.waker)
-    ) {
-      // Another task waits on this receiver: taking its place would leave it parked for good.
+    if (receiver.willWake(cx.waker)) {
+      // Receives (or a stream) of this task wait already: wait with them.
+      if (!live) {
+        this.state = registered;
+        chan.waitingReceives++;
+      }
+      return Pending;
+    }
+    if (chan.waitingReceives > (live ? 1 : 0)) {
+      // A receive of another task waits: taking its place would leave it parked for good.
       this.finish();
       throw new ChannelReceiverBusy(
-        "a receive or stream of another task is already waiting on this channel's receiver (one consumer at a time)",
+        "a receive of another task is already waiting on this channel's receiver (one consumer at a time)",
       );
     }
+    // What is registered is a stream's wait of another task (which may have stopped polling: a
+    // stream has no drop), or this receive itself, moved to another task. Wake it rather than
+    // leave it parked, and take its place: a stream still waiting then finds this receive when it
+    // polls again, and gets ChannelReceiverBusy.
+    receiver.wake();
     receiver.register(cx.waker);
-    if (!live) {
-      this.state = registered;
-      chan.waitingReceives++;
-    }
+    this.state = REGISTERED + receiver.wakes;
+    chan.waitingReceives = 1;
     return Pending;
   }
 

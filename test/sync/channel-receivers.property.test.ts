@@ -6,10 +6,12 @@
  * The rules checked against a model, step by step:
  * - a receive polled while a message is buffered takes the oldest one (FIFO), whatever else waits;
  * - at the end of the channel (closed, nothing buffered) it fails with `ChannelClosed`;
- * - otherwise it waits, unless a receive or the stream of the other task is waiting (registered
- *   since the last wake): then it fails with `ChannelReceiverBusy`, and the waiting one keeps its
- *   place. The stream's poll follows the same rules, with `Done` at the end; a stream has no
- *   future to drop, so a task that stops polling it keeps its registration until the next wake;
+ * - otherwise it waits, unless a receive of the other task is waiting (registered since the last
+ *   wake): then it fails with `ChannelReceiverBusy`, and the waiting one keeps its place. A stream
+ *   of the other task waiting is woken instead, and the receive takes its place (a stream has no
+ *   future to drop: a task that stops polling one keeps its registration until the next wake);
+ * - the stream's poll waits unless a receive or the stream of the other task waits (then
+ *   `ChannelReceiverBusy`), with `Done` at the end;
  * - no lost wakeup: once a message arrives or the channel closes, every task with a waiting
  *   receive has been woken, whichever receives of that task were dropped meanwhile;
  * - no leaked waker: once no receive waits, the channel holds no task's waker.
@@ -160,6 +162,8 @@ function runProgram(commands: readonly Command[]): void {
   const holdsRegistration = (t: TaskModel) =>
     t.streamLive || t.ops.some((op) => op.live && !op.finished);
   const liveElsewhere = (task: TaskModel) => tasks.some((t) => t !== task && holdsRegistration(t));
+  const receiveLiveElsewhere = (task: TaskModel) =>
+    tasks.some((t) => t !== task && t.ops.some((op) => op.live && !op.finished));
   /** A wake of the receiver: every live registration is used up, every waiting task woken. */
   const wakeEvent = () => {
     for (const t of tasks) {
@@ -184,12 +188,20 @@ function runProgram(commands: readonly Command[]): void {
       const task = tasks[command.task]!;
       // The model's expectations, worked out op by op in the poll's order.
       const expected = new Map<Op, string>();
+      /** Tasks whose stream's wait a receive of this task took over: they must be woken. */
+      const displaced: TaskModel[] = [];
       for (const op of task.ops) {
         if (op.finished) continue;
         if (buffer.length > 0) expected.set(op, `ready ${buffer.shift()}`);
         else if (closed) expected.set(op, "closed");
-        else if (liveElsewhere(task)) expected.set(op, "busy");
+        else if (receiveLiveElsewhere(task)) expected.set(op, "busy");
         else {
+          for (const t of tasks) {
+            if (t !== task && t.streamLive) {
+              t.streamLive = false;
+              displaced.push(t);
+            }
+          }
           expected.set(op, "pending");
           op.live = true;
         }
@@ -215,6 +227,12 @@ function runProgram(commands: readonly Command[]): void {
           op.finished = true;
           op.live = false;
         }
+      }
+      for (const t of displaced) {
+        assert.ok(
+          t.mock.isWoken(),
+          `task ${t.name}'s stream was displaced but not woken${where()}`,
+        );
       }
       if (streamExpected !== null) {
         const got = task.results.get("stream");

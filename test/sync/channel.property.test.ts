@@ -11,7 +11,8 @@
  *    delivered, and the receiver sees the end only once nothing is buffered and nothing reserved;
  *    after the receiver is dropped, filling a reserved slot hands the value back instead.
  *    A stream poll dropped while it waited keeps the receiver until its task is woken (a stream
- *    has no future to drop): a receive of another task meanwhile gets `ChannelReceiverBusy`.
+ *    has no future to drop): another task's stream poll meanwhile gets `ChannelReceiverBusy`,
+ *    another task's receive wakes it and takes its place.
  * 2. On a Runtime (FIFO and seeded random scheduling): producer tasks and a consumer task run
  *    random programs, a controller aborts tasks at random points; at the end every value is
  *    accounted for exactly once, per-producer order is kept and no slot leaked.
@@ -113,7 +114,7 @@ interface World {
   /**
    * The task of a stream poll (`pollNext`) dropped while it waited. A stream has no future to
    * drop, so its wait holds the receiver until that task is woken: meanwhile another task's
-   * receive or stream poll gets `ChannelReceiverBusy`.
+   * stream poll gets `ChannelReceiverBusy`, and another task's receive wakes it and takes over.
    */
   staleStream: MockTask<unknown> | null;
   readonly status: Map<V, Status>;
@@ -225,6 +226,8 @@ function newOp(w: World, kind: OpKind, fut: Future<unknown>, value = 0, limit = 
 }
 
 function pollOp(w: World, op: Op): void {
+  // A stream's abandoned wait ends at the receiver's next wake.
+  if (w.staleStream?.isWoken() === true) w.staleStream = null;
   const out = attempt(() => op.task.poll());
   w.log.push(`poll op ${op.id} (${op.kind}) -> ${show(out)}`);
   const what = `poll of op ${op.id} (${op.kind})`;
@@ -332,11 +335,15 @@ function pollRecvLike(w: World, op: Op, out: Outcome<unknown>, what: string): vo
     finish(w, op);
     return;
   }
-  if (w.staleStream !== null && !w.staleStream.isWoken()) {
-    expectError(out, ChannelReceiverBusy, what);
-    assert.equal(op.task.wakerRefCount, 0, `${what}: the busy receive kept a waker`);
-    finish(w, op);
-    return;
+  if (w.staleStream !== null) {
+    if (op.kind === "next") {
+      expectError(out, ChannelReceiverBusy, what);
+      assert.equal(op.task.wakerRefCount, 0, `${what}: the busy stream poll kept a waker`);
+      finish(w, op);
+      return;
+    }
+    assert.ok(w.staleStream.isWoken(), `${what}: the stream's wait it took over was not woken`);
+    w.staleStream = null;
   }
   expectPending(out, what);
   op.parked = true;

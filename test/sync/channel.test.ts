@@ -559,28 +559,51 @@ describe("Receiver", () => {
     thrown(() => d.poll(), ChannelClosed);
   });
 
-  test("a stream poll waits like a receive: another task's receive or stream gets ChannelReceiverBusy", () => {
+  test("a receive of another task takes over a stream's wait, waking it; a stream poll is busy", () => {
     const [tx, rx] = channel<number>(2);
     const streaming = new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx)));
     assertPending(streaming.poll());
-    thrown(() => new MockTask(rx.recv()).poll(), ChannelReceiverBusy);
+    // Another task's stream poll: two streams taking turns would wake each other without end.
     thrown(
       () => new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx))).poll(),
       ChannelReceiverBusy,
     );
-    tx.trySend(1);
-    assert.ok(streaming.isWoken(), "the stream keeps its place and is woken");
-    assert.equal(assertReady(streaming.poll()), 1);
-    // A receive waiting first: a stream of another task may not take its place either.
+    // Another task's receive: the stream may have stopped polling (it has no drop), so it is
+    // woken and the receive waits in its place.
     const receiving = new MockTask(rx.recv());
     assertPending(receiving.poll());
+    assert.ok(streaming.isWoken(), "the displaced stream is woken, not left parked");
+    assert.equal(streaming.wakerRefCount, 0);
+    // The stream still waiting finds the receive when it polls again.
+    const error = thrown(() => streaming.poll(), ChannelReceiverBusy);
+    assert.equal(error.code, "CHANNEL_RECEIVER_BUSY");
+    tx.trySend(1);
+    assert.ok(receiving.isWoken());
+    assert.equal(assertReady(receiving.poll()), 1);
+    // A receive waiting first: a stream of another task may not take its place.
+    const again = new MockTask(rx.recv());
+    assertPending(again.poll());
     thrown(
       () => new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx))).poll(),
       ChannelReceiverBusy,
     );
     tx.drop();
-    assert.ok(receiving.isWoken());
-    thrown(() => receiving.poll(), ChannelClosed);
+    assert.ok(again.isWoken());
+    thrown(() => again.poll(), ChannelClosed);
+  });
+
+  test("a waiting receive polled from another task (moved) waits on the new task's waker", () => {
+    const [tx, rx] = channel<number>(1);
+    const recv = rx.recv();
+    const first = new MockTask(pollFn<number>((cx) => recv.poll(cx)));
+    assertPending(first.poll());
+    const second = new MockTask(pollFn<number>((cx) => recv.poll(cx)));
+    assertPending(second.poll());
+    assert.equal(first.wakerRefCount, 0, "the old task's waker is given back");
+    tx.trySend(4);
+    assert.ok(second.isWoken(), "the new task is woken");
+    assert.equal(assertReady(second.poll()), 4);
+    assert.equal(second.wakerRefCount, 0);
   });
 
   test("a receive dropped while its task's stream waits leaves the stream its waker", () => {

@@ -1,8 +1,8 @@
 /**
  * Model-based properties of the unbounded channel: by hand (MockTask) against a reference model,
  * and as tasks on FIFO and seeded-random runtimes with random aborts. As for the bounded channel,
- * a stream poll dropped while it waited keeps the receiver until its task is woken: a receive of
- * another task meanwhile gets `ChannelReceiverBusy`.
+ * a stream poll dropped while it waited keeps the receiver until its task is woken: another
+ * task's stream poll meanwhile gets `ChannelReceiverBusy`, another task's receive takes over.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -79,7 +79,8 @@ interface World {
   readonly discarded: V[];
   /**
    * The task of a stream poll (`pollNext`) dropped while it waited: it holds the receiver until
-   * woken (a stream has no future to drop), and another task's receive meanwhile is busy.
+   * woken (a stream has no future to drop); another task's stream poll meanwhile is busy, another
+   * task's receive wakes it and takes its place.
    */
   staleStream: MockTask<unknown> | null;
 }
@@ -127,6 +128,8 @@ function finish(w: World, op: Op): void {
 }
 
 function pollOp(w: World, op: Op): void {
+  // A stream's abandoned wait ends at the receiver's next wake.
+  if (w.staleStream?.isWoken() === true) w.staleStream = null;
   const out = attempt(() => op.task.poll());
   const what = `poll of op ${op.id} (${op.kind})`;
   w.log.push(`${what} -> ${show(out)}`);
@@ -152,10 +155,14 @@ function pollOp(w: World, op: Op): void {
   } else if (exhausted(w)) {
     if (op.kind === "next") assert.equal(expectReady(out, what), Done, what);
     else expectError(out, ChannelClosed, what);
-  } else if (w.staleStream !== null && !w.staleStream.isWoken()) {
+  } else if (w.staleStream !== null && op.kind === "next") {
     expectError(out, ChannelReceiverBusy, what);
-    assert.equal(op.task.wakerRefCount, 0, `${what}: the busy receive kept a waker`);
+    assert.equal(op.task.wakerRefCount, 0, `${what}: the busy stream poll kept a waker`);
   } else {
+    if (w.staleStream !== null) {
+      assert.ok(w.staleStream.isWoken(), `${what}: the stream's wait it took over was not woken`);
+      w.staleStream = null;
+    }
     expectPending(out, what);
     op.parked = true;
     return;
