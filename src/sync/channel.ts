@@ -71,6 +71,13 @@ export class Chan<T> {
    * future to drop, so its registration lasts until the receiver's next wake. See `Receiving`.
    */
   streamWait = -1;
+  /**
+   * The waker (its `data`) of the stream whose wait another task's stream took over at wake
+   * number `displacedAt`: until the next wake, its polls fail with `ChannelReceiverBusy` rather
+   * than take the place back (two streams would wake each other without end). See `Receiving`.
+   */
+  displaced: unknown = null;
+  displacedAt = -1;
   readonly sendWaiters = new WaitList();
   readonly closedWaiters = new WaitList();
 
@@ -396,8 +403,9 @@ export class Receiver<T> {
   /**
    * The next message, `Done` at the end of the channel, or `Pending` (the stream protocol).
    *
-   * @throws {ChannelReceiverBusy} when it would wait while a receive or a stream poll of another
-   * task waits. A stream's wait lasts until the receiver's next wake, as it has no drop.
+   * @throws {ChannelReceiverBusy} when it would wait while a receive of another task waits, or
+   * after another task's stream poll took this stream's place, until the next message or the
+   * end. A stream of another task waiting is woken instead, and this poll takes its place.
    */
   pollNext(cx: Context): Poll<T | typeof Done> {
     const chan = this.chan;
@@ -407,18 +415,27 @@ export class Receiver<T> {
     }
     if (chan.exhausted()) return Done;
     const receiver = chan.receiver;
-    if (receiver.waker === null) {
+    const waker = cx.waker;
+    const held = receiver.waker;
+    if (held === null) {
       // After a wake, the receive futures counted before it are used up (see `Receiving`).
       chan.waitingReceives = 0;
-    } else if (
-      (chan.waitingReceives > 0 || chan.streamWait === receiver.wakes) &&
-      !receiver.willWake(cx.waker)
-    ) {
-      throw new ChannelReceiverBusy(
-        "a receive or stream of another task is already waiting on this channel's receiver (one consumer at a time)",
-      );
+    } else if (!held.willWake(waker)) {
+      if (
+        chan.waitingReceives > 0 ||
+        (chan.displacedAt === receiver.wakes && chan.displaced === waker.data)
+      ) {
+        throw new ChannelReceiverBusy(
+          "a receive or stream of another task is already waiting on this channel's receiver (one consumer at a time)",
+        );
+      }
+      // Another task's stream waits, and may have stopped polling (a stream has no drop): wake
+      // it and take its place; until the next wake, its polls fail (see `Receiving`).
+      chan.displaced = held.data;
+      receiver.wake();
+      chan.displacedAt = receiver.wakes;
     }
-    receiver.register(cx.waker);
+    receiver.register(waker);
     chan.streamWait = receiver.wakes;
     return Pending;
   }
@@ -618,10 +635,11 @@ const REGISTERED = 2;
  * `for await` and the stream combinators) is recorded too, in `Chan.streamWait`, and a receive of
  * the same task dropped meanwhile keeps the waker for it. A stream has no future to drop, so its
  * wait lasts until the receiver's next wake, and a task may have stopped polling it (a dropped
- * `stream.next()`, say). So a receive of another task does not fail on a stream's wait: it wakes
- * the stream's task and takes its place; if that stream still waits, its next poll finds the
- * receive and throws `ChannelReceiverBusy`. A stream poll of another task fails on any wait
- * (two streams taking turns would wake each other without end).
+ * `stream.next()`, or a `for await` step whose promise was left behind). So another task does not
+ * fail on a stream's wait: its receive or stream poll wakes the stream's task and takes its
+ * place. If that stream still waits, its next poll finds the newcomer and throws
+ * `ChannelReceiverBusy` (for a stream, only until the receiver's next wake: `Chan.displaced`; two
+ * streams taking the place back in turn would wake each other without end).
  *
  * Waiting: the usual case (nothing registered since the last wake) is kept short, and the rest is
  * out of line. The driver polls a woken receive itself, so V8 optimizes `poll` on its own with

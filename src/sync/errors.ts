@@ -42,9 +42,9 @@ export class ChannelFull<T = unknown> extends Error {
 }
 
 /**
- * A receive of a single-consumer channel (`channel`, `unboundedChannel`) was about to wait while
- * a receive of another task (another waker) was already waiting on the same receiver, or its
- * stream's `pollNext` while a receive or stream poll of another task was. The
+ * A receive of a single-consumer channel (`channel`, `unboundedChannel`), or its stream's
+ * `pollNext`, was about to wait while a receive of another task (another waker) was already
+ * waiting on the same receiver, or a stream poll whose place another task had taken. The
  * channel keeps one waker for its consumer, so the second wait would have taken the first one's
  * place and left it parked, past the end of the channel (tokio rules this out with `&mut self`).
  * Receives in one task, under one waker (`join(rx.recv(), rx.recv())`), may wait together.

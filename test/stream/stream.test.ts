@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   asyncFn,
+  ChannelReceiverBusy,
   channel,
   type Future,
   fromAsyncIterable,
@@ -218,6 +219,23 @@ test("toAsyncIterable and for await over a receiver", async () => {
   const doubled: number[] = [];
   for await (const v of toAsyncIterable(fromIterable([1, 2]).map((n) => n * 2))) doubled.push(v);
   assert.deepEqual(doubled, [2, 4]);
+});
+
+test("a for-await step left behind (its promise raced away) does not hold up the next step", async () => {
+  const [tx, rx] = channel<number>(2);
+  const it = rx[Symbol.asyncIterator]();
+  const hostTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  // As after `Promise.race([it.next(), timeout])`: the step's task still waits on the receiver.
+  const abandoned = it.next().then(
+    () => "value",
+    (e: unknown) => (e instanceof ChannelReceiverBusy ? "busy" : `other: ${String(e)}`),
+  );
+  await hostTurn();
+  const next = it.next();
+  await hostTurn();
+  tx.trySend(7);
+  assert.deepEqual(await next, { done: false, value: 7 }, "the new step took the place");
+  assert.equal(await abandoned, "busy", "the step left behind was woken and gave up");
 });
 
 test("dropping a collect drops its stream", async () => {

@@ -10,8 +10,9 @@
  *   wake): then it fails with `ChannelReceiverBusy`, and the waiting one keeps its place. A stream
  *   of the other task waiting is woken instead, and the receive takes its place (a stream has no
  *   future to drop: a task that stops polling one keeps its registration until the next wake);
- * - the stream's poll waits unless a receive or the stream of the other task waits (then
- *   `ChannelReceiverBusy`), with `Done` at the end;
+ * - the stream's poll follows the same rules, with `Done` at the end: it takes the place of the
+ *   other task's stream too, which then gets `ChannelReceiverBusy` from its own stream polls
+ *   until the next wake (rather than take the place back, without end);
  * - no lost wakeup: once a message arrives or the channel closes, every task with a waiting
  *   receive has been woken, whichever receives of that task were dropped meanwhile;
  * - no leaked waker: once no receive waits, the channel holds no task's waker.
@@ -99,7 +100,7 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({ k: fc.constant("drop" as const), task: fc.nat(1), pick: fc.nat(7) }),
     weight: 2,
   },
-  { arbitrary: fc.record({ k: fc.constant("stream" as const), task: fc.nat(1) }), weight: 1 },
+  { arbitrary: fc.record({ k: fc.constant("stream" as const), task: fc.nat(1) }), weight: 2 },
   { arbitrary: fc.constant({ k: "send" as const }), weight: 3 },
   { arbitrary: fc.constant({ k: "close" as const }), weight: 1 },
 );
@@ -161,11 +162,13 @@ function runProgram(commands: readonly Command[]): void {
 
   const holdsRegistration = (t: TaskModel) =>
     t.streamLive || t.ops.some((op) => op.live && !op.finished);
-  const liveElsewhere = (task: TaskModel) => tasks.some((t) => t !== task && holdsRegistration(t));
   const receiveLiveElsewhere = (task: TaskModel) =>
     tasks.some((t) => t !== task && t.ops.some((op) => op.live && !op.finished));
+  /** The task whose stream's place the other task's stream took, until the next wake. */
+  let displaced: TaskModel | null = null;
   /** A wake of the receiver: every live registration is used up, every waiting task woken. */
   const wakeEvent = () => {
+    displaced = null;
     for (const t of tasks) {
       const waits = t.streamWaiting || t.ops.some((op) => op.waiting && !op.finished);
       if (waits) assert.ok(t.mock.isWoken(), `task ${t.name} waits but was not woken`);
@@ -188,8 +191,8 @@ function runProgram(commands: readonly Command[]): void {
       const task = tasks[command.task]!;
       // The model's expectations, worked out op by op in the poll's order.
       const expected = new Map<Op, string>();
-      /** Tasks whose stream's wait a receive of this task took over: they must be woken. */
-      const displaced: TaskModel[] = [];
+      /** Tasks whose stream's wait this task took over: they must be woken. */
+      const woken: TaskModel[] = [];
       for (const op of task.ops) {
         if (op.finished) continue;
         if (buffer.length > 0) expected.set(op, `ready ${buffer.shift()}`);
@@ -199,7 +202,8 @@ function runProgram(commands: readonly Command[]): void {
           for (const t of tasks) {
             if (t !== task && t.streamLive) {
               t.streamLive = false;
-              displaced.push(t);
+              woken.push(t);
+              displaced = null; // the takeover is a wake of the receiver
             }
           }
           expected.set(op, "pending");
@@ -210,8 +214,15 @@ function runProgram(commands: readonly Command[]): void {
       if (task.streaming) {
         if (buffer.length > 0) streamExpected = `ready ${buffer.shift()}`;
         else if (closed) streamExpected = "done";
-        else if (liveElsewhere(task)) streamExpected = "busy";
+        else if (receiveLiveElsewhere(task) || displaced === task) streamExpected = "busy";
         else {
+          for (const t of tasks) {
+            if (t !== task && t.streamLive) {
+              t.streamLive = false;
+              woken.push(t);
+              displaced = t;
+            }
+          }
           streamExpected = "pending";
           task.streamLive = true;
         }
@@ -228,14 +239,14 @@ function runProgram(commands: readonly Command[]): void {
           op.live = false;
         }
       }
-      for (const t of displaced) {
+      for (const t of woken) {
         assert.ok(
           t.mock.isWoken(),
           `task ${t.name}'s stream was displaced but not woken${where()}`,
         );
       }
       if (streamExpected !== null) {
-        const got = task.results.get("stream");
+        const got: Outcome | undefined = task.results.get("stream");
         assert.ok(got !== undefined, `stream not polled${where()}`);
         assert.equal(describeOutcome(got), streamExpected, `task ${task.name} stream${where()}`);
         task.streamWaiting = streamExpected === "pending";
@@ -274,6 +285,22 @@ function runProgram(commands: readonly Command[]): void {
     }
   }
 }
+
+test("the model, by example: streams of two tasks take each other's place once per wake", () => {
+  runProgram([
+    { k: "stream", task: 0 },
+    { k: "stream", task: 1 },
+    { k: "poll", task: 0 },
+    { k: "poll", task: 1 }, // takes A's place: A is woken
+    { k: "poll", task: 0 }, // A may not take it back before the next wake: busy
+    { k: "send" },
+    { k: "poll", task: 1 },
+    { k: "poll", task: 0 },
+    { k: "recv", task: 1 },
+    { k: "poll", task: 1 }, // a receive takes the place of A's stream
+    { k: "poll", task: 0 }, // A's stream finds B's receive: busy
+  ]);
+});
 
 test("an mpsc receiver under receive futures and stream polls of two tasks follows its model", () => {
   fc.assert(

@@ -559,37 +559,34 @@ describe("Receiver", () => {
     thrown(() => d.poll(), ChannelClosed);
   });
 
-  test("a receive of another task takes over a stream's wait, waking it; a stream poll is busy", () => {
+  test("another task's receive or stream takes the place of a stream's wait, waking it", () => {
     const [tx, rx] = channel<number>(2);
-    const streaming = new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx)));
-    assertPending(streaming.poll());
-    // Another task's stream poll: two streams taking turns would wake each other without end.
-    thrown(
-      () => new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx))).poll(),
-      ChannelReceiverBusy,
-    );
-    // Another task's receive: the stream may have stopped polling (it has no drop), so it is
-    // woken and the receive waits in its place.
+    const stream = () => new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx)));
+    const first = stream();
+    assertPending(first.poll());
+    // The first stream may have stopped polling (a stream has no drop): a second one takes its
+    // place and wakes it, rather than fail or leave it parked.
+    const second = stream();
+    assertPending(second.poll());
+    assert.ok(first.isWoken(), "the displaced stream is woken, not left parked");
+    assert.equal(first.wakerRefCount, 0);
+    // Until the next wake, the displaced one may not take the place back (no endless turns).
+    const busy = thrown(() => first.poll(), ChannelReceiverBusy);
+    assert.equal(busy.code, "CHANNEL_RECEIVER_BUSY");
+    tx.trySend(1);
+    assert.ok(second.isWoken());
+    assert.equal(assertReady(second.poll()), 1);
+    assertPending(first.poll(), "after a wake, the first stream may wait again");
+    // A receive of another task takes a stream's place too; the stream then finds the receive.
     const receiving = new MockTask(rx.recv());
     assertPending(receiving.poll());
-    assert.ok(streaming.isWoken(), "the displaced stream is woken, not left parked");
-    assert.equal(streaming.wakerRefCount, 0);
-    // The stream still waiting finds the receive when it polls again.
-    const error = thrown(() => streaming.poll(), ChannelReceiverBusy);
-    assert.equal(error.code, "CHANNEL_RECEIVER_BUSY");
-    tx.trySend(1);
-    assert.ok(receiving.isWoken());
-    assert.equal(assertReady(receiving.poll()), 1);
-    // A receive waiting first: a stream of another task may not take its place.
-    const again = new MockTask(rx.recv());
-    assertPending(again.poll());
-    thrown(
-      () => new MockTask(pollFn<number | typeof Done>((cx) => rx.pollNext(cx))).poll(),
-      ChannelReceiverBusy,
-    );
+    assert.ok(first.isWoken());
+    thrown(() => first.poll(), ChannelReceiverBusy);
+    // A receive waiting: a stream of another task may not take its place.
+    thrown(() => stream().poll(), ChannelReceiverBusy);
     tx.drop();
-    assert.ok(again.isWoken());
-    thrown(() => again.poll(), ChannelClosed);
+    assert.ok(receiving.isWoken());
+    thrown(() => receiving.poll(), ChannelClosed);
   });
 
   test("a waiting receive polled from another task (moved) waits on the new task's waker", () => {
