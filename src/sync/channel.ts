@@ -418,8 +418,10 @@ export class Receiver<T> {
     const waker = cx.waker;
     const held = receiver.waker;
     if (held === null) {
-      // After a wake, the receive futures counted before it are used up (see `Receiving`).
+      // After a wake, the receive futures counted before it are used up (see `Receiving`), and
+      // so is a displacement: forget the displaced task.
       chan.waitingReceives = 0;
+      chan.displaced = null;
     } else if (!held.willWake(waker)) {
       if (
         chan.waitingReceives > 0 ||
@@ -477,6 +479,7 @@ export class Receiver<T> {
     while (!chan.buffer.isEmpty()) chan.buffer.shift();
     chan.waitingReceives = 0;
     chan.streamWait = -1;
+    chan.displaced = null;
     chan.receiver.release();
   }
 
@@ -917,6 +920,7 @@ export class UnboundedSender<T> {
     this.chan.senders++;
     return new UnboundedSender(this.chan);
   }
+
   /** True when `other` sends into the same channel as this sender. */
   sameChannel(other: UnboundedSender<T>): boolean {
     return other instanceof UnboundedSender && other.chan === this.chan;
