@@ -96,6 +96,29 @@ export class RwLockGuard<T> {
     this.lock.data = next;
   }
 
+  /**
+   * Turns the write guard into a read guard without letting a writer in between (tokio's
+   * `downgrade`): readers queued first get in at once, a writer queued first keeps waiting (and
+   * so holds back the readers behind it). This guard is spent; use the one returned.
+   *
+   * @example
+   * ```ts
+   * const w = yield* cache.write();
+   * w.value = yield* load();
+   * const r = w.downgrade(); // others may read now; no writer can change it meanwhile
+   * ```
+   * @throws {WakerContractError} for a read guard, or after `release()` or `downgrade()`.
+   */
+  downgrade(): RwLockGuard<T> {
+    this.check();
+    if (!this.writable) throw new WakerContractError("RwLock: downgrade needs the write guard");
+    this.released = true;
+    const others = this.permit.split(MAX_READERS - 1) as SemaphorePermit;
+    const read = new RwLockGuard(this.lock, this.permit, false);
+    others.release();
+    return read;
+  }
+
   /** Unlocks. Idempotent. */
   release(): void {
     if (this.released) return;

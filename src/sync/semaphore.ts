@@ -8,7 +8,7 @@ import {
 } from "../future/future.js";
 import * as Budget from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
-import { OutOfRangeError } from "../task/errors.js";
+import { OutOfRangeError, WakerContractError } from "../task/errors.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { SemaphoreClosed } from "./errors.js";
 import * as WaitListModule from "./wait-list.js";
@@ -179,6 +179,29 @@ export class SemaphorePermit {
   /** Drops the permits without giving them back (the semaphore shrinks). */
   forget(): void {
     this.released = true;
+  }
+
+  /**
+   * Moves `n` of this permit's permits into a new permit (tokio's `split`); `undefined` when it
+   * holds fewer than `n`. Each permit is then released on its own.
+   *
+   * @example
+   * ```ts
+   * const all = yield* sem.acquire(3);
+   * const one = all.split(1);   // `all` now holds 2
+   * all.release();              // hand back 2, keep working with 1
+   * ```
+   * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 0.
+   * @throws {WakerContractError} after `release()` or `forget()`.
+   */
+  split(n: number): SemaphorePermit | undefined {
+    checkCount(n, "SemaphorePermit.split", true);
+    if (this.released === true) {
+      throw new WakerContractError("SemaphorePermit.split: the permit was already released");
+    }
+    if (n > this.permits) return undefined;
+    (this as { permits: number }).permits -= n;
+    return new SemaphorePermit(this.semaphore, n);
   }
 
   [Symbol.dispose](): void {

@@ -10,6 +10,7 @@ import {
   WakerContractError,
   yieldNow,
 } from "../../src/index.js";
+import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
 
 test("RwLock: readers share, a writer excludes, and a queued writer holds back later readers", async () => {
   const rt = new Runtime();
@@ -56,6 +57,35 @@ test("RwLock: a read guard cannot assign; a released guard cannot be used", () =
   }, WakerContractError);
   r.release();
   assert.throws(() => r.value, WakerContractError);
+});
+
+test("RwLock: downgrade lets queued readers in, never a writer in between", () => {
+  const lock = new RwLock(0);
+  const w = lock.tryWrite()!;
+  w.value = 1;
+  const reader = new MockTask(lock.read());
+  assertPending(reader.poll());
+  const writer = new MockTask(lock.write());
+  assertPending(writer.poll());
+  const lateReader = new MockTask(lock.read());
+  assertPending(lateReader.poll());
+  const r = w.downgrade();
+  assert.equal(r.writable, false);
+  assert.equal(r.value, 1, "the value written is what the readers see");
+  assert.throws(() => w.value, WakerContractError, "the write guard is spent");
+  assert.ok(reader.isWoken(), "the reader queued before the writer gets in at once");
+  const first = assertReady(reader.poll());
+  assert.equal(first.value, 1);
+  assert.equal(writer.isWoken(), false, "no writer in between");
+  assert.equal(lateReader.isWoken(), false, "readers behind the queued writer wait for it");
+  assert.throws(() => r.downgrade(), WakerContractError, "a read guard cannot downgrade");
+  r.release();
+  first.release();
+  assert.ok(writer.isWoken(), "the writer gets in once the readers are gone");
+  const w2 = assertReady(writer.poll());
+  w2.value = 2;
+  w2.release();
+  assert.equal(assertReady(lateReader.poll()).value, 2);
 });
 
 test("Barrier: releases the group when n arrive, one leader per generation, reusable", async () => {

@@ -1,6 +1,7 @@
 /**
  * Model-based properties of RwLock and Barrier: by hand (MockTask) against reference models (a
- * FIFO, writer-preferring queue of readers and writers served from its head; a barrier counting
+ * FIFO, writer-preferring queue of readers and writers served from its head, where a downgraded
+ * write guard lets in the readers at the head and no writer; a barrier counting
  * the arrivals of its current generation, where a wait dropped before its group is released
  * withdraws its arrival), and as tasks on FIFO and seeded-random runtimes with random aborts.
  */
@@ -298,7 +299,37 @@ function onSomeGuard(how: "release" | "dispose") {
   );
 }
 
+/** Model: the write guard turns into a read guard; the queue head may now get in (readers). */
+function downgradeHeld(w: LockWorld, held: Held): void {
+  const read = held.guard.downgrade();
+  w.log.push(`downgrade the write guard of op ${held.id}`);
+  w.guards = w.guards.filter((h) => h !== held);
+  w.released = [...w.released.slice(-3), held.guard];
+  giveBack(w, "write");
+  take(w, "read");
+  assert.equal(read.writable, false, "a downgraded guard reads");
+  assert.deepEqual(read.value, w.data, "a downgraded guard sees its own write");
+  w.guards.push({ id: held.id, guard: read });
+  serve(w);
+}
+
+const downgrade = withArg(
+  "downgrade",
+  fc.nat(),
+  lockStep((w: LockWorld, k: number) =>
+    downgradeHeld(
+      w,
+      pick(
+        w.guards.filter((h) => h.guard.writable),
+        k,
+      ),
+    ),
+  ),
+  (w) => w.guards.some((h) => h.guard.writable),
+);
+
 const lockCommands = [
+  downgrade,
   lockNow,
   lockNow,
   lockNow,

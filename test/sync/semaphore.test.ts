@@ -6,6 +6,7 @@ import {
   Runtime,
   Semaphore,
   SemaphoreClosed,
+  WakerContractError,
   yieldNow,
 } from "../../src/index.js";
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
@@ -200,4 +201,23 @@ test("on a runtime: never more than `permits` holders at once, all permits back 
     assert.ok(max <= 3, `${max} permits held at once`);
     assert.equal(sem.availablePermits, 3);
   }
+});
+
+test("SemaphorePermit.split moves permits into a permit of their own", () => {
+  const sem = new Semaphore(3);
+  const all = sem.tryAcquire(3)!;
+  const one = all.split(1)!;
+  assert.equal(all.permits, 2);
+  assert.equal(one.permits, 1);
+  assert.equal(all.split(3), undefined, "not enough permits: nothing moves");
+  assert.equal(all.permits, 2);
+  all.release();
+  assert.equal(sem.availablePermits, 2);
+  one.release();
+  assert.equal(sem.availablePermits, 3);
+  thrown(() => one.split(0), WakerContractError);
+  const held = sem.tryAcquire(1)!;
+  thrown(() => held.split(-1), OutOfRangeError);
+  thrown(() => held.split(0.5), OutOfRangeError);
+  assert.equal(held.split(0)!.permits, 0);
 });
