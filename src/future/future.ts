@@ -64,8 +64,8 @@ const Pending: typeof PendingExport = PendingExport;
  * instructions per message with subclasses against 741 (599 without the `try`). The other futures
  * user code awaits per operation are built the same way (notify, watch, broadcast, barrier,
  * `closed()`, sleep, timeout, interval ticks, the combinators, join, select, `fromPromise`,
- * `pollFn`, `lazy`, the join set's and `FuturesUnordered`'s `next`, a stream's `forEach` and
- * `collect`): per await inside a `try`, a notified permit went from 484 to 381 instructions, a
+ * `pollFn`, `lazy`, the join set's and `FuturesUnordered`'s `next`, a stream's `next`, `forEach`
+ * and `collect`): per await inside a `try`, a notified permit went from 484 to 381 instructions, a
  * `ready(v).map(f)` from 704 to 502 (unchanged without the `try`). Not converted: futures made
  * once per task or connection (`JoinHandle`, `scope`, `GenFuture`, which measured no penalty as
  * its constructor is not inlined into the caller) and the I/O futures, whose operating-system

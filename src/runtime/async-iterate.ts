@@ -1,4 +1,4 @@
-import { Future } from "../future/future.js";
+import { Future, type InheritedFuture, inheritFrom } from "../future/future.js";
 import type { Context } from "../task/context.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
@@ -9,23 +9,26 @@ export interface PollNext<T> {
   drop?(): void;
 }
 
-class NextItem<T> extends Future<IteratorResult<T, undefined>> {
-  constructor(private readonly source: PollNext<T>) {
-    super();
-  }
+/**
+ * A base class that inherits from Future without deriving from it: made per await, often inside
+ * a `try` (see "Constructors in try blocks" on Future).
+ */
+class NextItem<T> implements InheritedFuture<IteratorResult<T, undefined>> {
+  constructor(private readonly source: PollNext<T>) {}
   poll(cx: Context): Poll<IteratorResult<T, undefined>> {
     const r = this.source.pollNext(cx);
     if (r === Pending) return Pending;
     return r === Done ? { done: true, value: undefined } : { done: false, value: r as T };
   }
-  override describe(): string {
+  describe(): string {
     return "stream.next";
   }
 }
+inheritFrom(NextItem, Future);
 
 /** A future of the next item of `source` as an iterator result. */
 export function nextItem<T>(source: PollNext<T>): Future<IteratorResult<T, undefined>> {
-  return new NextItem(source);
+  return new NextItem(source) as unknown as Future<IteratorResult<T, undefined>>;
 }
 
 /**
@@ -35,7 +38,7 @@ export function nextItem<T>(source: PollNext<T>): Future<IteratorResult<T, undef
  */
 export function asyncIteratorOf<T>(source: PollNext<T>): AsyncIterableIterator<T> {
   return {
-    next: () => currentOrDefaultRuntime().run(new NextItem(source)),
+    next: () => currentOrDefaultRuntime().run(nextItem(source)),
     return: (value?: unknown) => {
       source.drop?.();
       return Promise.resolve({ done: true, value: value as T });

@@ -142,6 +142,7 @@ function everyOtherFuture(): Future<unknown>[] {
     withSignal(ready(1), new AbortController().signal),
     set.next(),
     new JoinSet<number>().joinNext(),
+    fromIterable([1]).next(),
     fromIterable([1]).forEach(() => {}),
     fromIterable([1]).collect(),
   ];
