@@ -191,7 +191,7 @@ export class WatchReceiver<T> {
    */
   changed(): Future<void> {
     this.check();
-    return new Changed(this, this.state) as unknown as Future<void>;
+    return new WatchWait(this, this.state, null) as unknown as Future<void>;
   }
 
   /**
@@ -216,7 +216,7 @@ export class WatchReceiver<T> {
         `WatchReceiver.waitFor: expected a predicate function, got ${describeValue(predicate)}`,
       );
     }
-    return new WaitFor(this, this.state, predicate) as unknown as Future<T>;
+    return new WatchWait(this, this.state, predicate) as unknown as Future<T>;
   }
 
   /**
@@ -268,74 +268,39 @@ export class WatchReceiver<T> {
 }
 
 /**
- * A base class that inherits from Future without deriving from it: made per await, often inside
- * a `try` (see "Constructors in try blocks" on Future).
+ * `changed()` (no predicate: the first version not seen yet) and `waitFor(predicate)` (the first
+ * value, the current one included, for which it returns true). A base class that inherits from
+ * Future without deriving from it: made per await, often inside a `try` (see "Constructors in try
+ * blocks" on Future).
  */
-class Changed<T> implements InheritedFuture<void> {
+class WatchWait<T> implements InheritedFuture<T | undefined> {
   private waiter: Waiter | null = null;
   private done = false;
-
-  constructor(
-    private readonly receiver: WatchReceiver<T>,
-    private readonly state: WatchState<T>,
-  ) {}
-
-  poll(cx: Context): Poll<void> {
-    if (this.done) throw pollAfterCompletion(this);
-    const state = this.state;
-    if (this.receiver.seen !== state.version) {
-      this.receiver.seen = state.version;
-      this.drop();
-      return undefined;
-    }
-    if (!state.senderAlive) {
-      this.drop();
-      throw new ChannelClosed("the watch sender was dropped");
-    }
-    this.waiter ??= new Waiter();
-    state.waiters.park(this.waiter, cx.waker);
-    return Pending;
-  }
-
-  drop(): void {
-    this.done = true;
-    const waiter = this.waiter;
-    if (waiter === null) return;
-    this.state.waiters.cancel(waiter);
-  }
-
-  describe(): string {
-    return "watch.changed";
-  }
-}
-inheritFrom(Changed, Future);
-
-/**
- * `WatchReceiver.waitFor`'s future. A base class that inherits from Future without deriving from
- * it: made per await, often inside a `try` (see "Constructors in try blocks" on Future).
- */
-class WaitFor<T> implements InheritedFuture<T> {
-  private waiter: Waiter | null = null;
-  private done = false;
-  /** The version whose value `predicate` last checked; -1 before the first check. */
+  /** `waitFor`: the version whose value `predicate` last checked; -1 before the first check. */
   private checked = -1;
 
   constructor(
     private readonly receiver: WatchReceiver<T>,
     private readonly state: WatchState<T>,
-    private readonly predicate: (value: T) => boolean,
+    private readonly predicate: ((value: T) => boolean) | null,
   ) {}
 
-  poll(cx: Context): Poll<T> {
+  poll(cx: Context): Poll<T | undefined> {
     if (this.done) throw pollAfterCompletion(this);
     const state = this.state;
-    if (this.checked !== state.version) {
+    const predicate = this.predicate;
+    const seen = predicate === null ? this.receiver.seen : this.checked;
+    if (seen !== state.version) {
       this.checked = state.version;
       this.receiver.seen = state.version;
+      if (predicate === null) {
+        this.drop();
+        return undefined;
+      }
       const value = state.value;
       let matches: boolean;
       try {
-        matches = this.predicate(value) === true;
+        matches = predicate(value) === true;
       } catch (error) {
         this.drop();
         throw error;
@@ -347,7 +312,11 @@ class WaitFor<T> implements InheritedFuture<T> {
     }
     if (!state.senderAlive) {
       this.drop();
-      throw new ChannelClosed("the watch sender was dropped before a value matched");
+      throw new ChannelClosed(
+        predicate === null
+          ? "the watch sender was dropped"
+          : "the watch sender was dropped before a value matched",
+      );
     }
     this.waiter ??= new Waiter();
     state.waiters.park(this.waiter, cx.waker);
@@ -362,10 +331,10 @@ class WaitFor<T> implements InheritedFuture<T> {
   }
 
   describe(): string {
-    return "watch.waitFor";
+    return this.predicate === null ? "watch.changed" : "watch.waitFor";
   }
 }
-inheritFrom(WaitFor, Future);
+inheritFrom(WatchWait, Future);
 
 /**
  * A single-value channel with change notification: `const [tx, rx] = watch(initial)`. Receivers
