@@ -90,6 +90,107 @@ export abstract class Stream<T> implements PollNext<T> {
   }
 
   /**
+   * Each item transformed by `fn`, skipping those it maps to `undefined` (futures-rs's
+   * `filter_map`).
+   *
+   * @example
+   * ```ts
+   * const ports = lines.filterMap((line) => /^port=(\d+)$/.exec(line)?.[1]);
+   * ```
+   */
+  filterMap<U>(fn: (item: T) => U | undefined): Stream<U> {
+    return new FilterMapStream(this, fn);
+  }
+
+  /**
+   * Each item with its index, from 0: `[index, item]`.
+   *
+   * @example
+   * ```ts
+   * for await (const [i, line] of lines.enumerate()) console.log(i + 1, line);
+   * ```
+   */
+  enumerate(): Stream<[number, T]> {
+    let index = 0;
+    return new MapStream(this, (item: T): [number, T] => [index++, item]);
+  }
+
+  /**
+   * The items after the first `n`.
+   *
+   * @example
+   * ```ts
+   * const rows = csvLines.skip(1); // without the header
+   * ```
+   * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 0.
+   */
+  skip(n: number): Stream<T> {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new OutOfRangeError(`skip: expected an integer >= 0, got ${describeValue(n)}`);
+    }
+    let left = n;
+    return new FilterStream(this, () => {
+      if (left === 0) return true;
+      left--;
+      return false;
+    });
+  }
+
+  /**
+   * The items from the first for which `predicate` is false on (that one included).
+   *
+   * @example
+   * ```ts
+   * const body = lines.skipWhile((line) => line !== ""); // from the blank line after headers
+   * ```
+   */
+  skipWhile(predicate: (item: T) => boolean): Stream<T> {
+    let skipping = true;
+    return new FilterStream(this, (item: T) => {
+      if (skipping && predicate(item)) return false;
+      skipping = false;
+      return true;
+    });
+  }
+
+  /**
+   * The items while `predicate` is true, then the end: the first item for which it is false is
+   * not yielded, and the source is dropped.
+   *
+   * @example
+   * ```ts
+   * const headers = lines.takeWhile((line) => line !== "");
+   * ```
+   */
+  takeWhile(predicate: (item: T) => boolean): Stream<T> {
+    return new TakeWhileStream(this, predicate);
+  }
+
+  /**
+   * Pairs of this stream's items and `other`'s, in order; ends (dropping both) when either does.
+   *
+   * @example
+   * ```ts
+   * const labelled = fromIterable(["a", "b"]).zip(rx); // ["a", first message], ...
+   * ```
+   */
+  zip<U>(other: Stream<U>): Stream<[T, U]> {
+    return new ZipStream(this, Stream.from(other));
+  }
+
+  /**
+   * The items of this stream, then those of `other` (polled only once this one ends).
+   *
+   * @example
+   * ```ts
+   * const all = cached.chain(fetched);
+   * ```
+   */
+  chain(other: Stream<T>): Stream<T> {
+    return new ChainStream(this, Stream.from(other));
+  }
+
+  /**
    * The first `n` items, then the end (the source is dropped).
    *
    * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 0.
@@ -167,7 +268,25 @@ export abstract class Stream<T> implements PollNext<T> {
    * Cancel safety: dropping it drops the stream and the items collected so far.
    */
   collect(): Future<T[]> {
-    return new Collect(this) as unknown as Future<T[]>;
+    const into = (items: T[], item: T): T[] => {
+      items.push(item);
+      return items;
+    };
+    return new Fold<T, T[]>(this, [], into, "collect") as unknown as Future<T[]>;
+  }
+
+  /**
+   * A future of `fn` applied to each item in turn, from `init`, once the stream ends.
+   *
+   * @example
+   * ```ts
+   * const total = yield* sizes.fold(0, (sum, size) => sum + size);
+   * ```
+   *
+   * Cancel safety: dropping it drops the stream and what was accumulated so far.
+   */
+  fold<A>(init: A, fn: (acc: A, item: T) => A): Future<A> {
+    return new Fold(this, init, fn, "fold") as unknown as Future<A>;
   }
 
   /** `for await (const item of stream)` from ordinary async code (driven by the runtime). */
@@ -312,6 +431,111 @@ class FilterStream<T> extends Stream<T> {
   }
   override drop(): void {
     this.source.drop();
+  }
+}
+
+class FilterMapStream<T, U> extends Stream<U> {
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly fn: (item: T) => U | undefined,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<U | typeof Done> {
+    for (;;) {
+      const r = this.source.pollNext(cx);
+      if (r === Pending) return Pending;
+      if (r === Done) return Done;
+      const mapped = this.fn(r as T);
+      if (mapped !== undefined) return mapped;
+    }
+  }
+  override drop(): void {
+    this.source.drop();
+  }
+}
+
+class TakeWhileStream<T> extends Stream<T> {
+  private ended = false;
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly predicate: (item: T) => boolean,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    if (this.ended) return Done;
+    const r = this.source.pollNext(cx);
+    if (r === Pending) return r;
+    if (r !== Done && this.predicate(r as T)) return r;
+    this.drop();
+    return Done;
+  }
+  override drop(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.source.drop();
+  }
+}
+
+class ZipStream<T, U> extends Stream<[T, U]> {
+  /** The left item waiting for its right partner. */
+  private left: { item: T } | null = null;
+  private ended = false;
+  constructor(
+    private readonly first: Stream<T>,
+    private readonly second: Stream<U>,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<[T, U] | typeof Done> {
+    if (this.ended) return Done;
+    if (this.left === null) {
+      const a = this.first.pollNext(cx);
+      if (a === Pending) return Pending;
+      if (a === Done) return this.end();
+      this.left = { item: a as T };
+    }
+    const b = this.second.pollNext(cx);
+    if (b === Pending) return Pending;
+    if (b === Done) return this.end();
+    const pair: [T, U] = [this.left.item, b as U];
+    this.left = null;
+    return pair;
+  }
+  override drop(): void {
+    this.end();
+  }
+  private end(): typeof Done {
+    if (!this.ended) {
+      this.ended = true;
+      this.left = null;
+      this.first.drop();
+      this.second.drop();
+    }
+    return Done;
+  }
+}
+
+class ChainStream<T> extends Stream<T> {
+  private firstDone = false;
+  constructor(
+    private readonly first: Stream<T>,
+    private readonly second: Stream<T>,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<T | typeof Done> {
+    if (!this.firstDone) {
+      const r = this.first.pollNext(cx);
+      if (r !== Done) return r;
+      this.firstDone = true;
+    }
+    return this.second.pollNext(cx);
+  }
+  override drop(): void {
+    this.first.drop();
+    this.second.drop();
   }
 }
 
@@ -544,23 +768,30 @@ class ForEach<T> implements InheritedFuture<void> {
 inheritFrom(ForEach, Future);
 
 /**
- * A base class that inherits from Future without deriving from it: made per await, often inside
- * a `try` (see "Constructors in try blocks" on Future).
+ * `fold` (and `collect`, a fold into an array). A base class that inherits from Future without
+ * deriving from it: made per await, often inside a `try` (see "Constructors in try blocks" on
+ * Future).
  */
-class Collect<T> implements InheritedFuture<T[]> {
-  private items: T[] = [];
+class Fold<T, A> implements InheritedFuture<A> {
+  private items = 0;
   private done = false;
-  constructor(private readonly source: Stream<T>) {}
-  poll(cx: Context): Poll<T[]> {
+  constructor(
+    private readonly source: Stream<T>,
+    private acc: A,
+    private readonly fn: (acc: A, item: T) => A,
+    private readonly label: "fold" | "collect",
+  ) {}
+  poll(cx: Context): Poll<A> {
     if (this.done) throw pollAfterCompletion(this);
     for (;;) {
       const r = this.source.pollNext(cx);
       if (r === Pending) return Pending;
       if (r === Done) {
         this.done = true;
-        return this.items;
+        return this.acc;
       }
-      this.items.push(r as T);
+      this.items++;
+      this.acc = this.fn(this.acc, r as T);
     }
   }
   drop(): void {
@@ -568,7 +799,7 @@ class Collect<T> implements InheritedFuture<T[]> {
     this.source.drop();
   }
   describe(): string {
-    return `collect(${this.items.length} so far)`;
+    return `${this.label}(${this.items} so far)`;
   }
 }
-inheritFrom(Collect, Future);
+inheritFrom(Fold, Future);

@@ -53,6 +53,110 @@ test("take drops the source once it has its items", async () => {
   assert.equal(returned, 1);
 });
 
+test("filterMap, enumerate, skip, skipWhile and takeWhile", async () => {
+  const runtime = rt();
+  const words = ["port=25", "x", "port=587", "", "port=2525"];
+  assert.deepEqual(
+    await runtime.run(
+      fromIterable(words)
+        .filterMap((w) => /^port=(\d+)$/.exec(w)?.[1])
+        .map(Number)
+        .collect(),
+    ),
+    [25, 587, 2525],
+  );
+  assert.deepEqual(await runtime.run(fromIterable(["a", "b"]).enumerate().collect()), [
+    [0, "a"],
+    [1, "b"],
+  ]);
+  const numbers = [1, 2, 3, 4, 1, 2];
+  assert.deepEqual(await runtime.run(fromIterable(numbers).skip(4).collect()), [1, 2]);
+  assert.deepEqual(await runtime.run(fromIterable(numbers).skip(9).collect()), []);
+  assert.deepEqual(
+    await runtime.run(
+      fromIterable(numbers)
+        .skipWhile((n) => n < 3)
+        .collect(),
+    ),
+    [3, 4, 1, 2],
+    "skipWhile stops skipping for good at the first false",
+  );
+  assert.deepEqual(
+    await runtime.run(
+      fromIterable(numbers)
+        .takeWhile((n) => n < 3)
+        .collect(),
+    ),
+    [1, 2],
+  );
+  assert.throws(() => fromIterable(numbers).skip(-1), OutOfRangeError);
+  assert.throws(() => fromIterable(numbers).skip(0.5), OutOfRangeError);
+});
+
+test("takeWhile drops the source at the first item that fails", async () => {
+  let returned = 0;
+  function* items() {
+    try {
+      yield* [1, 2, 3, 4];
+    } finally {
+      returned++;
+    }
+  }
+  const out = await rt().run(
+    fromIterable(items())
+      .takeWhile((n) => n < 3)
+      .collect(),
+  );
+  assert.deepEqual(out, [1, 2]);
+  assert.equal(returned, 1);
+});
+
+test("zip pairs items as both sides produce them and ends with the shorter side", async () => {
+  const runtime = rt();
+  const [tx, rx] = channel<number>(4);
+  const zipped = runtime.spawn(fromIterable(["a", "b", "c"]).zip(Stream.from(rx)).collect());
+  // The channel side waits: nothing pairs until a message comes.
+  await runtime.run(yieldNow());
+  assert.equal(zipped.isFinished(), false);
+  tx.trySend(1);
+  tx.trySend(2);
+  tx.drop();
+  assert.deepEqual(await runtime.run(zipped), [
+    ["a", 1],
+    ["b", 2],
+  ]);
+  let returned = 0;
+  function* long() {
+    try {
+      yield* [1, 2, 3];
+    } finally {
+      returned++;
+    }
+  }
+  assert.deepEqual(
+    await runtime.run(
+      fromIterable(long())
+        .zip(fromIterable(["x"]))
+        .collect(),
+    ),
+    [[1, "x"]],
+  );
+  assert.equal(returned, 1, "the longer side is dropped at the end");
+});
+
+test("chain yields one stream, then the other; fold accumulates", async () => {
+  const runtime = rt();
+  const [tx, rx] = channel<number>(2);
+  tx.trySend(3);
+  tx.drop();
+  assert.deepEqual(
+    await runtime.run(fromIterable([1, 2]).chain(Stream.from(rx)).collect()),
+    [1, 2, 3],
+  );
+  assert.equal(await runtime.run(fromIterable([1, 2, 3, 4]).fold(10, (sum, n) => sum + n)), 20);
+  assert.equal(await runtime.run(fromIterable<number>([]).fold("empty", (s) => s)), "empty");
+});
+
 test("chunks groups items, the last chunk may be short", async () => {
   assert.deepEqual(await rt().run(fromIterable([1, 2, 3, 4, 5]).chunks(2).collect()), [
     [1, 2],
