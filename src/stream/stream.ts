@@ -179,6 +179,21 @@ export abstract class Stream<T> implements PollNext<T> {
   }
 
   /**
+   * Each item mapped by `fn` to a stream or an iterable, whose items are yielded in turn
+   * (futures-rs's `flat_map`): one inner stream at a time, in order.
+   *
+   * @example
+   * ```ts
+   * const words = lines.flatMap((line) => line.split(" "));
+   * ```
+   * @throws {InvalidArgumentError} (from the stream) when `fn` returns something that is not a
+   *   stream, an iterable or an async iterable.
+   */
+  flatMap<U>(fn: (item: T) => Stream<U> | PollNext<U> | Iterable<U> | AsyncIterable<U>): Stream<U> {
+    return new FlatMapStream(this, fn);
+  }
+
+  /**
    * The items of this stream, then those of `other` (polled only once this one ends).
    *
    * @example
@@ -514,6 +529,35 @@ class ZipStream<T, U> extends Stream<[T, U]> {
       this.second.drop();
     }
     return Done;
+  }
+}
+
+class FlatMapStream<T, U> extends Stream<U> {
+  /** The stream of the current outer item, until it ends. */
+  private inner: Stream<U> | null = null;
+  constructor(
+    private readonly source: Stream<T>,
+    private readonly fn: (item: T) => Stream<U> | PollNext<U> | Iterable<U> | AsyncIterable<U>,
+  ) {
+    super();
+  }
+  pollNext(cx: Context): Poll<U | typeof Done> {
+    for (;;) {
+      if (this.inner !== null) {
+        const r = this.inner.pollNext(cx);
+        if (r !== Done) return r;
+        this.inner = null;
+      }
+      const outer = this.source.pollNext(cx);
+      if (outer === Pending) return Pending;
+      if (outer === Done) return Done;
+      this.inner = Stream.from(this.fn(outer as T));
+    }
+  }
+  override drop(): void {
+    this.inner?.drop();
+    this.inner = null;
+    this.source.drop();
   }
 }
 

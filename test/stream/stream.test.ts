@@ -157,6 +157,63 @@ test("chain yields one stream, then the other; fold accumulates", async () => {
   assert.equal(await runtime.run(fromIterable<number>([]).fold("empty", (s) => s)), "empty");
 });
 
+test("flatMap yields each inner stream or iterable in turn, and drops both on the way out", async () => {
+  const runtime = rt();
+  assert.deepEqual(
+    await runtime.run(
+      fromIterable(["a b", "", "c"])
+        .flatMap((line) => line.split(" ").filter((w) => w !== ""))
+        .collect(),
+    ),
+    ["a", "b", "c"],
+  );
+  const [tx, rx] = channel<number>(2);
+  const flat = runtime.spawn(
+    fromIterable([1, 2])
+      .flatMap((n) => (n === 1 ? Stream.from(rx) : [20, 21]))
+      .collect(),
+  );
+  await runtime.run(yieldNow());
+  assert.equal(flat.isFinished(), false, "the inner channel stream waits");
+  tx.trySend(10);
+  tx.drop();
+  assert.deepEqual(await runtime.run(flat), [10, 20, 21]);
+  let innerReturned = 0;
+  let outerReturned = 0;
+  function* outer() {
+    try {
+      yield* [1, 2];
+    } finally {
+      outerReturned++;
+    }
+  }
+  function* inner() {
+    try {
+      yield* [1, 2, 3];
+    } finally {
+      innerReturned++;
+    }
+  }
+  assert.deepEqual(
+    await runtime.run(
+      fromIterable(outer())
+        .flatMap(() => inner())
+        .take(2)
+        .collect(),
+    ),
+    [1, 2],
+  );
+  assert.deepEqual([innerReturned, outerReturned], [1, 1]);
+  await assert.rejects(
+    runtime.run(
+      fromIterable([1])
+        .flatMap(() => 42 as never)
+        .collect(),
+    ),
+    InvalidArgumentError,
+  );
+});
+
 test("chunks groups items, the last chunk may be short", async () => {
   assert.deepEqual(await rt().run(fromIterable([1, 2, 3, 4, 5]).chunks(2).collect()), [
     [1, 2],
