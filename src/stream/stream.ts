@@ -7,6 +7,7 @@ import {
 } from "../future/future.js";
 import { FuturesUnordered } from "../future/futures-unordered.js";
 import { asyncIteratorOf, nextItem, type PollNext } from "../runtime/async-iterate.js";
+import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError, OutOfRangeError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
@@ -322,13 +323,18 @@ class FromPollNext<T> extends Stream<T> {
   }
 }
 
+/**
+ * Spends one unit of the task's cooperative budget per item (as tokio-stream's `iter` yields
+ * every 32): a long iterable drained by `forEach` or `collect` lets other tasks run.
+ */
 class FromIterable<T> extends Stream<T> {
   private done = false;
   constructor(private readonly iterator: Iterator<T>) {
     super();
   }
-  pollNext(): Poll<T | typeof Done> {
+  pollNext(cx: Context): Poll<T | typeof Done> {
     if (this.done) return Done;
+    if (consumeBudget(cx) === false) return Pending;
     const r = this.iterator.next();
     if (r.done) {
       this.done = true;

@@ -14,6 +14,7 @@ import {
   Runtime,
   Stream,
   sleep,
+  TASK_BUDGET,
   toAsyncIterable,
   yieldNow,
 } from "../../src/index.js";
@@ -211,6 +212,31 @@ test("flatMap yields each inner stream or iterable in turn, and drops both on th
         .collect(),
     ),
     InvalidArgumentError,
+  );
+});
+
+test("a long iterable spends the task's budget: draining it lets other tasks run", async () => {
+  const runtime = new Runtime();
+  let collectedWhenOtherRan = -1;
+  let collected = 0;
+  await runtime.run(
+    future(function* () {
+      const other = runtime.spawn(
+        future(function* () {
+          collectedWhenOtherRan = collected;
+        }),
+      );
+      const items = Array.from({ length: 1000 }, (_, i) => i);
+      yield* fromIterable(items).forEach(() => {
+        collected++;
+      });
+      yield* other;
+    }),
+  );
+  assert.equal(collected, 1000);
+  assert.ok(
+    collectedWhenOtherRan >= 0 && collectedWhenOtherRan <= TASK_BUDGET,
+    `the other task ran after ${collectedWhenOtherRan} items`,
   );
 });
 
