@@ -168,14 +168,15 @@ export abstract class Stream<T> implements PollNext<T> {
   }
 
   /**
-   * Pairs of this stream's items and `other`'s, in order; ends (dropping both) when either does.
+   * Pairs of this stream's items and `other`'s (a stream, a receiver or an iterable), in order;
+   * ends (dropping both) when either does.
    *
    * @example
    * ```ts
    * const labelled = fromIterable(["a", "b"]).zip(rx); // ["a", first message], ...
    * ```
    */
-  zip<U>(other: Stream<U>): Stream<[T, U]> {
+  zip<U>(other: PollNext<U> | Iterable<U> | AsyncIterable<U>): Stream<[T, U]> {
     return new ZipStream(this, Stream.from(other));
   }
 
@@ -195,14 +196,15 @@ export abstract class Stream<T> implements PollNext<T> {
   }
 
   /**
-   * The items of this stream, then those of `other` (polled only once this one ends).
+   * The items of this stream, then those of `other` (a stream, a receiver or an iterable; polled
+   * only once this one ends).
    *
    * @example
    * ```ts
    * const all = cached.chain(fetched);
    * ```
    */
-  chain(other: Stream<T>): Stream<T> {
+  chain(other: PollNext<T> | Iterable<T> | AsyncIterable<T>): Stream<T> {
     return new ChainStream(this, Stream.from(other));
   }
 
@@ -232,8 +234,8 @@ export abstract class Stream<T> implements PollNext<T> {
     return new ChunksStream(this, checkCount(size, "chunks"));
   }
 
-  /** The items of this stream and of `others`, as they come (polled fairly, in turn). */
-  merge(...others: Stream<T>[]): Stream<T> {
+  /** The items of this stream and of `others` (streams, receivers or iterables), as they come (polled fairly, in turn). */
+  merge(...others: (PollNext<T> | Iterable<T> | AsyncIterable<T>)[]): Stream<T> {
     return new MergeStream([this, ...others.map((s) => Stream.from(s))]);
   }
 

@@ -115,7 +115,7 @@ test("takeWhile drops the source at the first item that fails", async () => {
 test("zip pairs items as both sides produce them and ends with the shorter side", async () => {
   const runtime = rt();
   const [tx, rx] = channel<number>(4);
-  const zipped = runtime.spawn(fromIterable(["a", "b", "c"]).zip(Stream.from(rx)).collect());
+  const zipped = runtime.spawn(fromIterable(["a", "b", "c"]).zip(rx).collect());
   // The channel side waits: nothing pairs until a message comes.
   await runtime.run(yieldNow());
   assert.equal(zipped.isFinished(), false);
@@ -150,10 +150,7 @@ test("chain yields one stream, then the other; fold accumulates", async () => {
   const [tx, rx] = channel<number>(2);
   tx.trySend(3);
   tx.drop();
-  assert.deepEqual(
-    await runtime.run(fromIterable([1, 2]).chain(Stream.from(rx)).collect()),
-    [1, 2, 3],
-  );
+  assert.deepEqual(await runtime.run(fromIterable([1, 2]).chain(rx).collect()), [1, 2, 3]);
   assert.equal(await runtime.run(fromIterable([1, 2, 3, 4]).fold(10, (sum, n) => sum + n)), 20);
   assert.equal(await runtime.run(fromIterable<number>([]).fold("empty", (s) => s)), "empty");
 });
