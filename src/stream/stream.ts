@@ -234,7 +234,10 @@ export abstract class Stream<T> implements PollNext<T> {
     return new ChunksStream(this, checkCount(size, "chunks"));
   }
 
-  /** The items of this stream and of `others` (streams, receivers or iterables), as they come (polled fairly, in turn). */
+  /**
+   * The items of this stream and of `others` (streams, receivers or iterables), as they come
+   * (polled fairly, in turn).
+   */
   merge(...others: (PollNext<T> | Iterable<T> | AsyncIterable<T>)[]): Stream<T> {
     return new MergeStream([this, ...others.map((s) => Stream.from(s))]);
   }
