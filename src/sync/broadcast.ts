@@ -150,9 +150,7 @@ export class BroadcastReceiver<T> {
    * @throws {ChannelClosed} when this receiver was dropped.
    */
   clone(): BroadcastReceiver<T> {
-    if (this.dropped) throw new ChannelClosed("this receiver was dropped");
-    this.state.receivers++;
-    return new BroadcastReceiver(this.state, this.next);
+    return this.subscribeAt(this.next);
   }
 
   /**
@@ -166,9 +164,14 @@ export class BroadcastReceiver<T> {
    * @throws {ChannelClosed} when this receiver was dropped.
    */
   resubscribe(): BroadcastReceiver<T> {
+    return this.subscribeAt(this.state.tail);
+  }
+
+  /** A new receiver of the same channel that reads from message `next` on. */
+  private subscribeAt(next: number): BroadcastReceiver<T> {
     if (this.dropped) throw new ChannelClosed("this receiver was dropped");
     this.state.receivers++;
-    return new BroadcastReceiver(this.state, this.state.tail);
+    return new BroadcastReceiver(this.state, next);
   }
 
   /**

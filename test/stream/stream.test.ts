@@ -28,6 +28,22 @@ const slowDouble = asyncFn(function* (n: number) {
   return n * 2;
 });
 
+/**
+ * An iterator over `values` that counts how often it was closed early or ran out (`returned`):
+ * the check that a stream adapter dropped its source.
+ */
+function tracked<T>(values: readonly T[]): { items: Iterable<T>; closes: () => number } {
+  let returned = 0;
+  function* items() {
+    try {
+      yield* values;
+    } finally {
+      returned++;
+    }
+  }
+  return { items: items(), closes: () => returned };
+}
+
 test("map, filter, take and collect", async () => {
   const out = await rt().run(
     fromIterable([1, 2, 3, 4, 5, 6, 7])
@@ -40,18 +56,9 @@ test("map, filter, take and collect", async () => {
 });
 
 test("take drops the source once it has its items", async () => {
-  let returned = 0;
-  function* items() {
-    try {
-      yield 1;
-      yield 2;
-      yield 3;
-    } finally {
-      returned++;
-    }
-  }
-  assert.deepEqual(await rt().run(fromIterable(items()).take(2).collect()), [1, 2]);
-  assert.equal(returned, 1);
+  const source = tracked([1, 2, 3]);
+  assert.deepEqual(await rt().run(fromIterable(source.items).take(2).collect()), [1, 2]);
+  assert.equal(source.closes(), 1);
 });
 
 test("filterMap, enumerate, skip, skipWhile and takeWhile", async () => {
@@ -95,21 +102,14 @@ test("filterMap, enumerate, skip, skipWhile and takeWhile", async () => {
 });
 
 test("takeWhile drops the source at the first item that fails", async () => {
-  let returned = 0;
-  function* items() {
-    try {
-      yield* [1, 2, 3, 4];
-    } finally {
-      returned++;
-    }
-  }
+  const source = tracked([1, 2, 3, 4]);
   const out = await rt().run(
-    fromIterable(items())
+    fromIterable(source.items)
       .takeWhile((n) => n < 3)
       .collect(),
   );
   assert.deepEqual(out, [1, 2]);
-  assert.equal(returned, 1);
+  assert.equal(source.closes(), 1);
 });
 
 test("zip pairs items as both sides produce them and ends with the shorter side", async () => {
@@ -126,23 +126,16 @@ test("zip pairs items as both sides produce them and ends with the shorter side"
     ["a", 1],
     ["b", 2],
   ]);
-  let returned = 0;
-  function* long() {
-    try {
-      yield* [1, 2, 3];
-    } finally {
-      returned++;
-    }
-  }
+  const long = tracked([1, 2, 3]);
   assert.deepEqual(
     await runtime.run(
-      fromIterable(long())
+      fromIterable(long.items)
         .zip(fromIterable(["x"]))
         .collect(),
     ),
     [[1, "x"]],
   );
-  assert.equal(returned, 1, "the longer side is dropped at the end");
+  assert.equal(long.closes(), 1, "the longer side is dropped at the end");
 });
 
 test("chain yields one stream, then the other; fold accumulates", async () => {
@@ -176,32 +169,18 @@ test("flatMap yields each inner stream or iterable in turn, and drops both on th
   tx.trySend(10);
   tx.drop();
   assert.deepEqual(await runtime.run(flat), [10, 20, 21]);
-  let innerReturned = 0;
-  let outerReturned = 0;
-  function* outer() {
-    try {
-      yield* [1, 2];
-    } finally {
-      outerReturned++;
-    }
-  }
-  function* inner() {
-    try {
-      yield* [1, 2, 3];
-    } finally {
-      innerReturned++;
-    }
-  }
+  const outer = tracked([1, 2]);
+  const inner = tracked([1, 2, 3]);
   assert.deepEqual(
     await runtime.run(
-      fromIterable(outer())
-        .flatMap(() => inner())
+      fromIterable(outer.items)
+        .flatMap(() => inner.items)
         .take(2)
         .collect(),
     ),
     [1, 2],
   );
-  assert.deepEqual([innerReturned, outerReturned], [1, 1]);
+  assert.deepEqual([inner.closes(), outer.closes()], [1, 1]);
   await assert.rejects(
     runtime.run(
       fromIterable([1])
