@@ -1,5 +1,6 @@
 /**
- * A minimal poll-based executor of generator tasks, for `bench/switch-floor.ts` only: the same
+ * A minimal poll-based executor of generator tasks, for `bench/switch-floor.ts` and
+ * `bench/ping-pong-floor.ts` only: the same
  * model as waker (a task's generator `yield*`s a future whose iterator polls it with the task's
  * context; Pending suspends the generator; a wake puts the task on a FIFO ready queue drained in a
  * microtask, 1,024 polls at a time) with nothing else: no error isolation, cooperative budget,
@@ -126,6 +127,51 @@ export class MinimalYield extends MinimalFuture<void> {
     this.yielded = true;
     task.executor.wake(task);
     return PENDING;
+  }
+}
+
+/**
+ * A one-slot mailbox between two minimal tasks, the least a message between tasks can cost in this
+ * model: `put` stores the value and wakes the task waiting in `take()`, if any. No capacity, close,
+ * fairness or budget: the caller never puts into a full box.
+ */
+export class MinimalMailbox<T> {
+  full = false;
+  value: T | undefined = undefined;
+  waiting: MinimalTask | null = null;
+
+  put(value: T): void {
+    this.full = true;
+    this.value = value;
+    const task = this.waiting;
+    if (task !== null) {
+      this.waiting = null;
+      task.executor.wake(task);
+    }
+  }
+
+  /** A future of the next value put. */
+  take(): MinimalTake<T> {
+    return new MinimalTake(this);
+  }
+}
+
+/** `MinimalMailbox.take()`: the value if one is there, else waits for `put`. */
+class MinimalTake<T> extends MinimalFuture<T> {
+  constructor(private readonly box: MinimalMailbox<T>) {
+    super();
+  }
+
+  poll(task: MinimalTask): T | typeof PENDING {
+    const box = this.box;
+    if (!box.full) {
+      box.waiting = task;
+      return PENDING;
+    }
+    const value = box.value as T;
+    box.full = false;
+    box.value = undefined;
+    return value;
   }
 }
 

@@ -1,0 +1,133 @@
+/**
+ * What a request/reply round trip between two tasks costs in the generator poll model on V8, with
+ * nothing but the model: `node dist/bench/ping-pong-floor.js` (after `npm run build`).
+ *
+ * Two tasks exchange N messages one at a time, four ways, each in its own child process,
+ * alternated 5 times:
+ * - `native`, `waker`, `effect`: the `ping-pong-oneshot` workload's implementations (a request
+ *   over a capacity-1 channel, the reply on a new one-shot channel each time);
+ * - `minimal`: `bench/support/minimal-executor.ts` (generators, `yield*` of a future that polls,
+ *   a FIFO ready queue drained in a microtask) with two one-slot mailboxes: the pinger puts `i`
+ *   into one, the ponger takes it and puts `i + 1` into the other. No capacity, close, budget,
+ *   fairness, error isolation or cancellation; one small future allocated per take. It is the
+ *   least a round trip of two task switches costs in this model, whatever the channel.
+ * Each child reports the median CPU ns per round trip of 9 counted runs (2 warm-up runs first);
+ * the parent prints the median of its 5 children per way, and what "10x faster than Effect" asks
+ * of a round trip next to what the bare model takes.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { median } from "./harness.js";
+import { MinimalExecutor, type MinimalFuture, MinimalMailbox } from "./support/minimal-executor.js";
+import {
+  pingPongOneshotEffect,
+  pingPongOneshotNative,
+  pingPongOneshotWaker,
+} from "./workloads/ping-pong-oneshot.js";
+
+const WAYS = ["native", "minimal", "waker", "effect"] as const;
+type Way = (typeof WAYS)[number];
+
+const ROUND_TRIPS = 200_000;
+const WARMUP_RUNS = 2;
+const COUNTED_RUNS = 9;
+const CHILDREN_PER_WAY = 5;
+
+function* minimalPonger(
+  requests: MinimalMailbox<number>,
+  replies: MinimalMailbox<number>,
+  n: number,
+): Generator<MinimalFuture<unknown>, void, unknown> {
+  for (let i = 0; i < n; i++) {
+    const value = (yield* requests.take()) as number;
+    replies.put(value + 1);
+  }
+}
+
+function* minimalPinger(
+  executor: MinimalExecutor,
+  n: number,
+): Generator<MinimalFuture<unknown>, number, unknown> {
+  const requests = new MinimalMailbox<number>();
+  const replies = new MinimalMailbox<number>();
+  void executor.spawn(minimalPonger(requests, replies, n));
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    requests.put(i);
+    if ((yield* replies.take()) === i + 1) ok++;
+  }
+  return ok;
+}
+
+/** One run of `way`: CPU ns per round trip, after checking every reply came back right. */
+function runOnce(way: Way): () => Promise<number> {
+  if (way === "minimal") {
+    const executor = new MinimalExecutor();
+    return async () => {
+      const start = process.cpuUsage();
+      const ok = await executor.spawn(minimalPinger(executor, ROUND_TRIPS));
+      const used = process.cpuUsage(start);
+      if (ok !== ROUND_TRIPS) throw new Error(`minimal: ${ok} of ${ROUND_TRIPS} replies`);
+      return ((used.user + used.system) * 1000) / ROUND_TRIPS;
+    };
+  }
+  const implementation =
+    way === "native"
+      ? pingPongOneshotNative
+      : way === "waker"
+        ? pingPongOneshotWaker
+        : pingPongOneshotEffect;
+  return async () => {
+    const sample = await implementation(ROUND_TRIPS);
+    if (sample.check !== ROUND_TRIPS) throw new Error(`${way}: ${sample.check} replies`);
+    return sample.cpu as number;
+  };
+}
+
+/** In a child: the median CPU ns per round trip of `way`. */
+async function measure(way: Way): Promise<number> {
+  const run = runOnce(way);
+  const samples: number[] = [];
+  for (let r = 0; r < WARMUP_RUNS + COUNTED_RUNS; r++) {
+    const ns = await run();
+    if (r >= WARMUP_RUNS) samples.push(ns);
+  }
+  return median(samples);
+}
+
+async function main(): Promise<void> {
+  const way = process.argv[2] as Way | undefined;
+  if (way !== undefined) {
+    if (!WAYS.includes(way)) throw new Error(`unknown way ${way}`);
+    process.stdout.write(`${JSON.stringify({ way, ns: await measure(way) })}\n`);
+    return;
+  }
+  const self = fileURLToPath(import.meta.url);
+  const results = new Map<Way, number[]>(WAYS.map((w) => [w, []]));
+  for (let round = 0; round < CHILDREN_PER_WAY; round++) {
+    for (const w of WAYS) {
+      const child = spawnSync(process.execPath, [self, w], { encoding: "utf8" });
+      if (child.status !== 0) throw new Error(`${w} failed:\n${child.stderr}`);
+      const { ns } = JSON.parse(child.stdout.trim()) as { ns: number };
+      results.get(w)?.push(ns);
+    }
+  }
+  const native = median(results.get("native") ?? []);
+  console.log(
+    `${ROUND_TRIPS.toLocaleString("en")} request/reply round trips between two tasks (CPU ns per round trip):`,
+  );
+  for (const w of WAYS) {
+    const ns = median(results.get(w) ?? []);
+    const runs = (results.get(w) ?? []).map((x) => x.toFixed(1)).join(", ");
+    console.log(
+      `  ${w.padEnd(8)} ${ns.toFixed(1).padStart(7)}  ${(ns / native).toFixed(2)}x  [${runs}]`,
+    );
+  }
+  const effect = median(results.get("effect") ?? []);
+  const minimal = median(results.get("minimal") ?? []);
+  console.log(
+    `10x faster than Effect: at most ${(effect / 10).toFixed(1)} ns per round trip; the bare model (minimal): ${minimal.toFixed(1)} ns`,
+  );
+}
+
+await main();
