@@ -199,40 +199,64 @@ export class File implements AsyncRead, AsyncWrite {
     return undefined;
   }
 
-  /** Reads up to `length` bytes at `position` (the current position is unchanged). */
+  /**
+   * Reads up to `length` bytes at `position` (the current position is unchanged).
+   *
+   * Cancel safety: dropping it discards the read; the file and its position are unaffected.
+   */
   readAt(position: number, length: number): Future<Uint8Array> {
     return new FsOp("read", this.path, () =>
       this.handle.read(new Uint8Array(length), 0, length, position),
     ).map((r) => r.buffer.subarray(0, r.bytesRead));
   }
 
-  /** Writes `data` at `position`; completes with the number of bytes written. */
+  /**
+   * Writes `data` at `position`; completes with the number of bytes written.
+   *
+   * Cancel safety: a write dropped after its first poll still runs to the end in the
+   * background (it may have written part or all of `data`); dropped before, it wrote nothing.
+   */
   writeAt(position: number, data: Uint8Array): Future<number> {
     return new FsOp("write", this.path, () =>
       this.handle.write(data.slice(), 0, data.length, position),
     ).map((r) => r.bytesWritten);
   }
 
-  /** Flushes the file's data and metadata to the disk (fsync). */
+  /**
+   * Flushes the file's data and metadata to the disk (fsync).
+   *
+   * Cancel safety: a dropped sync may still complete in the background; sync again to be sure.
+   */
   sync(): Future<void> {
     return new FsOp("fsync", this.path, () => this.handle.sync());
   }
 
-  /** The file's metadata. */
+  /**
+   * The file's metadata.
+   *
+   * Cancel safety: nothing to lose.
+   */
   stat(): Future<Stats> {
     return new FsOp("fstat", this.path, () => this.handle.stat());
   }
 
-  /** Closes the file (once a read in flight, if any, has finished). */
+  /**
+   * Closes the file (once a read in flight, if any, has finished).
+   *
+   * Cancel safety: the close starts at the first poll; dropped after that, it still completes in
+   * the background. Dropped before, it never started: the file stays open (and `drop()` still
+   * closes it). A second close, or a close after `drop()`, completes at once.
+   */
   close(): Future<void> {
-    this.closed = true;
-    return new FsOp("close", this.path, () =>
-      this.readState === READING
+    return new FsOp("close", this.path, () => {
+      if (this.closed) return Promise.resolve();
+      this.closed = true;
+      return this.readState === READING
         ? new Promise<void>((resolve) => {
             this.afterRead = resolve;
           }).then(() => this.handle.close())
-        : this.handle.close(),
-    );
+        : this.handle.close();
+    });
   }
 
   /** Closes the file in the background (errors are reported). Idempotent. */
@@ -288,6 +312,10 @@ export function readFile(path: string): Future<Uint8Array> {
 /**
  * Writes `data` to `path`, replacing it.
  *
+ * @example
+ * ```ts
+ * yield* writeFile("report.txt", "all good\n");
+ * ```
  * @throws {IoError} with the errno `code` and the path.
  *
  * Cancel safety: a dropped write may have written part or all of the file.
@@ -299,7 +327,13 @@ export function writeFile(path: string, data: string | Uint8Array): Future<void>
 /**
  * Appends `data` to `path` (created if missing).
  *
+ * @example
+ * ```ts
+ * yield* appendFile("app.log", `${new Date().toISOString()} started\n`);
+ * ```
  * @throws {IoError} with the errno `code` and the path.
+ *
+ * Cancel safety: an append dropped after its first poll may have appended part or all of `data`.
  */
 export function appendFile(path: string, data: string | Uint8Array): Future<void> {
   return new FsOp("appendFile", path, () => fsp.appendFile(path, data));
@@ -308,7 +342,13 @@ export function appendFile(path: string, data: string | Uint8Array): Future<void
 /**
  * The metadata of `path`.
  *
+ * @example
+ * ```ts
+ * const { size } = yield* stat("data.bin");
+ * ```
  * @throws {IoError} with the errno `code` and the path.
+ *
+ * Cancel safety: nothing to lose.
  */
 export function stat(path: string): Future<Stats> {
   return new FsOp("stat", path, () => fsp.stat(path));
@@ -317,7 +357,13 @@ export function stat(path: string): Future<Stats> {
 /**
  * Creates a directory (`recursive` creates the parents and accepts an existing one).
  *
+ * @example
+ * ```ts
+ * yield* mkdir("out/reports", { recursive: true });
+ * ```
  * @throws {IoError} with the errno `code` and the path.
+ *
+ * Cancel safety: dropped after its first poll, the directory may still be created.
  */
 export function mkdir(path: string, options?: { recursive?: boolean }): Future<void> {
   return new FsOp("mkdir", path, () =>
@@ -328,7 +374,14 @@ export function mkdir(path: string, options?: { recursive?: boolean }): Future<v
 /**
  * Removes a file, or a directory tree with `recursive`.
  *
+ * @example
+ * ```ts
+ * yield* remove("out", { recursive: true });
+ * ```
  * @throws {IoError} with the errno `code` and the path.
+ *
+ * Cancel safety: dropped after its first poll, the removal may still happen, in part (a tree)
+ * or in full.
  */
 export function remove(path: string, options?: { recursive?: boolean }): Future<void> {
   return new FsOp("rm", path, () => fsp.rm(path, { recursive: options?.recursive === true }));
@@ -337,7 +390,14 @@ export function remove(path: string, options?: { recursive?: boolean }): Future<
 /**
  * Renames (moves) `from` to `to`.
  *
+ * @example
+ * ```ts
+ * yield* writeFile("config.json.tmp", json);
+ * yield* rename("config.json.tmp", "config.json"); // replaces it in one step
+ * ```
  * @throws {IoError} with the errno `code` and the path.
+ *
+ * Cancel safety: dropped after its first poll, the rename may still happen.
  */
 export function rename(from: string, to: string): Future<void> {
   return new FsOp("rename", from, () => fsp.rename(from, to));

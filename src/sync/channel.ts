@@ -931,7 +931,11 @@ export class UnboundedSender<T> {
     return this.chan.closed;
   }
 
-  /** A future that completes when the receiver closes or is dropped. */
+  /**
+   * A future that completes when the receiver closes or is dropped.
+   *
+   * Cancel safety: nothing to lose.
+   */
   closed(): Future<void> {
     return new ClosedWait(this.chan) as unknown as Future<void>;
   }

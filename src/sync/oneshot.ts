@@ -162,7 +162,11 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
     return Pending;
   }
 
-  /** This receiver, as a future (for symmetry with the other channels). */
+  /**
+   * This receiver, as a future (for symmetry with the other channels).
+   *
+   * Cancel safety: as awaiting the receiver itself: a dropped wait loses nothing.
+   */
   recv(): Future<T> {
     return this;
   }

@@ -126,6 +126,27 @@ test("dropping an open in flight never leaks the descriptor", async () => {
   assert.equal(fds(), before);
 });
 
+test("a close dropped before it ran leaves the descriptor to the file's drop", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "close-dropped.txt");
+  writeFileSync(path, "x");
+  const fds = () => readdirSync("/proc/self/fd").length;
+  const before = fds();
+  await rt.run(
+    future(function* () {
+      const file = yield* open(path);
+      // Futures are lazy: a close never polled has not started, so the file is still open.
+      file.close().drop();
+      assert.equal(dec.decode(yield* readToEnd(file)), "x");
+      file.drop();
+    }),
+  );
+  for (let i = 0; i < 5000 && fds() > before; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  assert.equal(fds(), before);
+});
+
 test("a dropped read of a large buffer hands its bytes to smaller reads, in order", async () => {
   const rt = new Runtime();
   const path = join(dir, "large-then-small.txt");
