@@ -38,7 +38,8 @@ function handshake(target: string, start: () => tls.TLSSocket): Future<TcpStream
  * @throws {IoError} (`code` from Node, e.g. "DEPTH_ZERO_SELF_SIGNED_CERT") when the handshake or
  * the certificate check fails.
  *
- * Cancel safety: dropping it closes the connection.
+ * Cancel safety: dropped after its first poll (the upgrade has taken `stream` over), it closes
+ * the connection; dropped before, it never touched `stream`.
  */
 export function upgradeToTls(stream: TcpStream, options: TlsOptions = {}): Future<TcpStream> {
   const { timeout: ms, ...tlsOptions } = options;

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { asyncFn } from "../future/async-block.js";
 import { Future } from "../future/future.js";
+import { lazy } from "../future/lazy.js";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
 import { BufReader } from "../io/buf-reader.js";
 import { LineTooLong } from "../io/errors.js";
@@ -347,11 +348,12 @@ export class SmtpClient {
    *
    * Cancel safety: not cancel-safe: dropping it mid-dialogue leaves the session in an unknown
    * state, so the connection is closed. A drop after the final dot was written may or may not
-   * have delivered the message.
+   * have delivered the message. Dropped before its first poll, it sent nothing and the client
+   * stays open.
    */
   send(envelope: SmtpEnvelope): Future<SmtpSendResult> {
     const { from, to, data } = checkEnvelope(envelope);
-    return guard(this, sendMessage(this, from, to, data));
+    return guard(this, () => sendMessage(this, from, to, data));
   }
 
   /**
@@ -363,11 +365,11 @@ export class SmtpClient {
    * ```
    * @throws {SmtpError} when refused.
    *
-   * Cancel safety: dropping it while the reply is awaited closes the connection.
+   * Cancel safety: dropping it while the reply is awaited closes the connection; dropped before
+   * its first poll, it sent nothing and the client stays open.
    */
   reset(): Future<void> {
-    return guard(
-      this,
+    return guard(this, () =>
       command(this, "RSET", this.timeouts.command, 250).map(() => undefined),
     );
   }
@@ -978,11 +980,16 @@ const quitAndClose = asyncFn(function* quitAndClose(client: SmtpClient) {
 /**
  * Runs a dialogue step. A refusal the step recovered from (a 4xx/5xx reply after which the
  * transaction was reset or ended) leaves the session usable; anything else — cancellation, a
- * timeout, an I/O or protocol error, a 421 — leaves it in an unknown state, so it is closed.
+ * timeout, an I/O or protocol error, a 421 — leaves it in an unknown state, so it is closed. The
+ * step is made at the first poll: dropped before, it said nothing and the session is untouched.
  */
-function guard<T>(client: SmtpClient, step: Future<T>): Future<T> {
+function guard<T>(client: SmtpClient, step: () => Future<T>): Future<T> {
+  let started = false;
   let usable = false;
-  return step
+  return lazy(() => {
+    started = true;
+    return step();
+  })
     .map((value) => {
       usable = true;
       return value;
@@ -994,6 +1001,6 @@ function guard<T>(client: SmtpClient, step: Future<T>): Future<T> {
       throw error;
     })
     .finally(() => {
-      if (!usable) client.close();
+      if (started && !usable) client.close();
     });
 }

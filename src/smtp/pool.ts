@@ -1,5 +1,6 @@
 import { asyncFn } from "../future/async-block.js";
 import type { Future } from "../future/future.js";
+import { lazy } from "../future/lazy.js";
 import { ready } from "../future/ready.js";
 import { Semaphore } from "../sync/semaphore.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
@@ -118,13 +119,15 @@ export class SmtpPool {
    * yield* pool.close();
    * ```
    *
-   * Cancel safety: dropping it closes the remaining idle connections at once (without QUIT);
-   * the pool refuses sends either way.
+   * Cancel safety: the close starts at the first poll (from then on the pool refuses sends);
+   * dropped after that, it closes the remaining idle connections at once (without QUIT).
    */
   close(): Future<void> {
-    this.closed = true;
-    this.permits.close();
-    return closeIdle(this.idle.splice(0));
+    return lazy(() => {
+      this.closed = true;
+      this.permits.close();
+      return closeIdle(this.idle.splice(0));
+    });
   }
 
   /** @internal */

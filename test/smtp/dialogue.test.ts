@@ -1008,6 +1008,15 @@ test("dropping a hand-polled send waiting for a reply closes the client and rele
   assert.equal(task.wakerRefCount, 0, "the waker was released");
 });
 
+test("a send or reset dropped before its first poll leaves the client open", async () => {
+  const { client, io } = await handshaken(1024);
+  client.send(MSG).drop();
+  client.reset().drop();
+  assert.equal(client.isClosed, false, "nothing was said: the session is where it was");
+  assert.equal(io.dropped, false);
+  assert.equal(io.written.includes("MAIL"), false);
+});
+
 test("dropping a hand-polled send blocked on a full pipe (backpressure) releases the waker", async () => {
   // A 16-byte pipe: "MAIL FROM:<alice@example.com>\r\n" does not fit, the write waits for room.
   const { client, io } = await handshaken(16);

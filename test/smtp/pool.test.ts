@@ -72,6 +72,31 @@ test("the pool bounds connections, reuses them up to a message count, and delive
   }
 });
 
+test("a close dropped before its first poll leaves the pool open and its connections alive", async () => {
+  const s = await server();
+  try {
+    const pool = new SmtpPool({ port: s.port });
+    const outcomes = await new Runtime().run(
+      future(function* () {
+        const first = yield* pool.send(mail("one@y.test"));
+        // Futures are lazy: a close never polled has not started.
+        pool.close().drop();
+        const second = yield* pool.send(mail("two@y.test"));
+        yield* pool.close();
+        return [first, second];
+      }),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ["ok", "ok"],
+    );
+    assert.deepEqual(s.received, ["one@y.test", "two@y.test"]);
+    assert.equal(s.connections(), 1, "the idle connection was reused, not lost");
+  } finally {
+    await s.close();
+  }
+});
+
 test("a transient refusal is retried; a permanent one is not", async () => {
   const s = await server((address, attempt) => {
     if (address === "busy@y.test" && attempt === 1) return 451;
