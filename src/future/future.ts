@@ -1,5 +1,10 @@
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError, WakerContractError } from "../task/errors.js";
+import {
+  describeValue,
+  expectFunction,
+  InvalidArgumentError,
+  WakerContractError,
+} from "../task/errors.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { dropNow } from "./orphan-cleanup.js";
 
@@ -128,8 +133,10 @@ export abstract class Future<T> {
    * ```ts
    * const length = readLine().map((line) => line.length);
    * ```
+   * @throws {InvalidArgumentError} when `fn` is not a function.
    */
   map<U>(fn: (value: T) => U): Future<U> {
+    expectFunction(fn, "Future.map", "a function (value) => U");
     return new MapFuture(this, fn) as unknown as Future<U>;
   }
 
@@ -140,8 +147,10 @@ export abstract class Future<T> {
    * ```ts
    * const body = connect(host).andThen((conn) => conn.read());
    * ```
+   * @throws {InvalidArgumentError} when `fn` is not a function.
    */
   andThen<U>(fn: (value: T) => Future<U>): Future<U> {
+    expectFunction(fn, "Future.andThen", "a function (value) => Future<U>");
     return new AndThenFuture(this, fn) as unknown as Future<U>;
   }
 
@@ -153,8 +162,10 @@ export abstract class Future<T> {
    * ```ts
    * const config = readConfig().catch(() => DEFAULT_CONFIG);
    * ```
+   * @throws {InvalidArgumentError} when `fn` is not a function.
    */
   catch<U>(fn: (error: unknown) => U | Future<U>): Future<T | U> {
+    expectFunction(fn, "Future.catch", "a function (error) => U | Future<U>");
     return new CatchFuture(this, fn) as unknown as Future<T | U>;
   }
 
@@ -167,8 +178,10 @@ export abstract class Future<T> {
    * ```ts
    * const work = transfer(file).finally(() => file.close());
    * ```
+   * @throws {InvalidArgumentError} when `fn` is not a function.
    */
   finally(fn: () => void | Future<unknown>): Future<T> {
+    expectFunction(fn, "Future.finally", "a function () => void | Future");
     return new FinallyFuture(this, fn) as unknown as Future<T>;
   }
 }

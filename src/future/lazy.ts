@@ -1,5 +1,5 @@
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { expectFunction } from "../task/errors.js";
 import type { Poll } from "../task/poll.js";
 import {
   expectFuture,
@@ -52,10 +52,6 @@ inheritFrom(Lazy, Future);
  * Cancel safety: as the future `make` returns; if dropped before the first poll, `make` never runs.
  */
 export function lazy<T>(make: () => Future<T>): Future<T> {
-  if (typeof make !== "function") {
-    throw new InvalidArgumentError(
-      `lazy: expected a function () => Future, got ${describeValue(make)}`,
-    );
-  }
+  expectFunction(make, "lazy", "a function () => Future");
   return new Lazy(make) as unknown as Future<T>;
 }

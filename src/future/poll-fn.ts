@@ -1,5 +1,5 @@
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { expectFunction } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { Future, type InheritedFuture, inheritFrom } from "./future.js";
 
@@ -51,10 +51,6 @@ export function pollFn<T>(
   fn: (cx: Context) => Poll<T>,
   options?: { onDrop?: () => void },
 ): Future<T> {
-  if (typeof fn !== "function") {
-    throw new InvalidArgumentError(
-      `pollFn: expected a function (cx) => Poll<T>, got ${describeValue(fn)}`,
-    );
-  }
+  expectFunction(fn, "pollFn", "a function (cx) => Poll<T>");
   return new PollFn(fn, options?.onDrop) as unknown as Future<T>;
 }

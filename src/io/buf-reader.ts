@@ -1,10 +1,14 @@
 import { Future, pollAfterCompletion } from "../future/future.js";
 import { Stream } from "../stream/stream.js";
 import type { Context } from "../task/context.js";
+import { expectIntegerIn } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import type { AsyncRead } from "./async-io.js";
 import { LineTooLong } from "./errors.js";
 import { checkReader } from "./read.js";
+
+/** The largest initial buffer a `BufReader` or `BufWriter` takes (1 GiB). */
+export const MAX_BUFFER = 2 ** 30;
 
 const LF = 10;
 const CR = 13;
@@ -19,6 +23,8 @@ const CR = 13;
  * const greeting = yield* reader.readLine(); // "220 mail.example.com ESMTP"
  * ```
  * @throws {InvalidArgumentError} when `inner` is not an `AsyncRead`.
+ * @throws {OutOfRangeError} when `capacity` or `maxLineLength` is not a positive integer (or
+ * `capacity` is over 1 GiB).
  */
 export class BufReader implements AsyncRead {
   private buf: Uint8Array;
@@ -29,13 +35,14 @@ export class BufReader implements AsyncRead {
 
   constructor(
     inner: AsyncRead,
-    /** Initial buffer size; it grows for longer lines. */
+    /** Initial buffer size, 1 byte to 1 GiB; it grows for longer lines. */
     capacity = 8192,
     /** The longest line `readLine` accepts (bytes, newline excluded); longer throws `LineTooLong`. */
     private readonly maxLineLength = 1024 * 1024,
   ) {
     this.inner = checkReader(inner, "BufReader");
-    this.buf = new Uint8Array(capacity);
+    this.buf = new Uint8Array(expectIntegerIn(capacity, "BufReader: capacity", 1, MAX_BUFFER));
+    expectIntegerIn(maxLineLength, "BufReader: maxLineLength", 1, Number.MAX_SAFE_INTEGER);
   }
 
   private readonly inner: AsyncRead;

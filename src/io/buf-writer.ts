@@ -1,6 +1,8 @@
 import type { Context } from "../task/context.js";
+import { expectIntegerIn } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { AsyncWrite } from "./async-io.js";
+import { MAX_BUFFER } from "./buf-reader.js";
 import { checkWriter } from "./write.js";
 
 /**
@@ -14,6 +16,7 @@ import { checkWriter } from "./write.js";
  * yield* flush(out);
  * ```
  * @throws {InvalidArgumentError} when `inner` is not an `AsyncWrite`.
+ * @throws {OutOfRangeError} when `capacity` is not an integer from 1 byte to 1 GiB.
  */
 export class BufWriter implements AsyncWrite {
   private readonly buf: Uint8Array;
@@ -22,7 +25,7 @@ export class BufWriter implements AsyncWrite {
 
   constructor(inner: AsyncWrite, capacity = 8192) {
     this.inner = checkWriter(inner, "BufWriter");
-    this.buf = new Uint8Array(capacity);
+    this.buf = new Uint8Array(expectIntegerIn(capacity, "BufWriter: capacity", 1, MAX_BUFFER));
   }
 
   pollWrite(cx: Context, data: Uint8Array): Poll<number> {

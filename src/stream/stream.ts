@@ -9,7 +9,12 @@ import { FuturesUnordered } from "../future/futures-unordered.js";
 import { asyncIteratorOf, nextItem, type PollNext } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError, OutOfRangeError } from "../task/errors.js";
+import {
+  describeValue,
+  expectFunction,
+  InvalidArgumentError,
+  OutOfRangeError,
+} from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import type { Waker } from "../task/waker.js";
 import { checkDuration } from "../time/errors.js";
@@ -27,7 +32,9 @@ function checkCount(n: unknown, where: string): number {
  * `Done` at the end, or `Pending` after registering `cx.waker`. Adapters (`map`, `filter`,
  * `take`, `chunks`, `merge`, `buffered`, `bufferUnordered`, `throttle`...) are lazy like futures;
  * `forEach`, `collect` and `next` turn a stream into a future. Channel receivers implement the
- * protocol: `Stream.from(rx)` gives them the adapters.
+ * protocol: `Stream.from(rx)` gives them the adapters. An adapter given a callback that is not a
+ * function throws {@link InvalidArgumentError} at once, and one given a count that is not a
+ * positive integer {@link OutOfRangeError}.
  *
  * @example
  * ```ts
@@ -82,11 +89,13 @@ export abstract class Stream<T> implements PollNext<T> {
 
   /** Each item transformed by `fn`. */
   map<U>(fn: (item: T) => U): Stream<U> {
+    expectFunction(fn, "Stream.map", "a function (item) => U");
     return new MapStream(this, fn);
   }
 
   /** Only the items for which `predicate` is true. */
   filter(predicate: (item: T) => boolean): Stream<T> {
+    expectFunction(predicate, "Stream.filter", "a predicate (item) => boolean");
     return new FilterStream(this, predicate);
   }
 
@@ -100,6 +109,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * ```
    */
   filterMap<U>(fn: (item: T) => U | undefined): Stream<U> {
+    expectFunction(fn, "Stream.filterMap", "a function (item) => U | undefined");
     return new FilterMapStream(this, fn);
   }
 
@@ -146,6 +156,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * ```
    */
   skipWhile(predicate: (item: T) => boolean): Stream<T> {
+    expectFunction(predicate, "Stream.skipWhile", "a predicate (item) => boolean");
     let skipping = true;
     return new FilterStream(this, (item: T) => {
       if (skipping && predicate(item)) return false;
@@ -164,6 +175,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * ```
    */
   takeWhile(predicate: (item: T) => boolean): Stream<T> {
+    expectFunction(predicate, "Stream.takeWhile", "a predicate (item) => boolean");
     return new TakeWhileStream(this, predicate);
   }
 
@@ -192,6 +204,7 @@ export abstract class Stream<T> implements PollNext<T> {
    *   stream, an iterable or an async iterable.
    */
   flatMap<U>(fn: (item: T) => Stream<U> | PollNext<U> | Iterable<U> | AsyncIterable<U>): Stream<U> {
+    expectFunction(fn, "Stream.flatMap", "a function (item) => a stream or an iterable");
     return new FlatMapStream(this, fn);
   }
 
@@ -280,6 +293,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * Cancel safety: dropping it drops the stream; items already pulled were handed to `fn`.
    */
   forEach(fn: (item: T) => void | Future<unknown>): Future<void> {
+    expectFunction(fn, "Stream.forEach", "a function (item) => void | Future");
     return new ForEach(this, fn) as unknown as Future<void>;
   }
 
@@ -307,6 +321,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * Cancel safety: dropping it drops the stream and what was accumulated so far.
    */
   fold<A>(init: A, fn: (acc: A, item: T) => A): Future<A> {
+    expectFunction(fn, "Stream.fold", "a function (acc, item) => A");
     return new Fold(this, init, fn, "fold") as unknown as Future<A>;
   }
 

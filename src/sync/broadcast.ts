@@ -7,10 +7,13 @@ import {
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
 import type { Context } from "../task/context.js";
-import { OutOfRangeError } from "../task/errors.js";
+import { expectIntegerIn } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { ChannelClosed, Lagged } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
+
+/** The largest broadcast capacity: the ring is one array of that many slots. */
+const MAX_BROADCAST_CAPACITY = 2 ** 31 - 1;
 
 class BroadcastState<T> {
   readonly slots: (T | undefined)[];
@@ -310,14 +313,12 @@ inheritFrom(BroadcastRecv, Future);
  * tx.send(1);
  * const [a, b] = yield* join(rx1.recv(), rx2.recv()); // 1, 1
  * ```
- * @throws {OutOfRangeError} (a `RangeError`) when `capacity` is not an integer >= 1.
+ * @throws {OutOfRangeError} (a `RangeError`) when `capacity` is not an integer from 1 to
+ * 2^31 - 1.
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
-  if (!Number.isInteger(capacity) || capacity < 1) {
-    throw new OutOfRangeError(
-      `broadcast: capacity must be an integer >= 1, got ${String(capacity)}`,
-    );
-  }
-  const state = new BroadcastState<T>(capacity);
+  const state = new BroadcastState<T>(
+    expectIntegerIn(capacity, "broadcast: capacity", 1, MAX_BROADCAST_CAPACITY),
+  );
   return [new BroadcastSender(state), new BroadcastReceiver(state, 0)];
 }

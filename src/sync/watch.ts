@@ -6,7 +6,7 @@ import {
 } from "../future/future.js";
 import { asyncIteratorOf } from "../runtime/async-iterate.js";
 import type { Context } from "../task/context.js";
-import { describeValue, InvalidArgumentError } from "../task/errors.js";
+import { expectFunction } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import { ChannelClosed } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -53,6 +53,7 @@ export class WatchSender<T> {
    */
   sendModify(fn: (value: T) => T | void): void {
     this.check();
+    expectFunction(fn, "WatchSender.sendModify", "a function (value) => T | void");
     const next = fn(this.state.value);
     if (next !== undefined) this.state.value = next as T;
     this.changed();
@@ -71,6 +72,7 @@ export class WatchSender<T> {
    */
   sendIfModified(fn: (value: T) => boolean): boolean {
     this.check();
+    expectFunction(fn, "WatchSender.sendIfModified", "a function (value) => boolean");
     if (fn(this.state.value) !== true) return false;
     this.changed();
     return true;
@@ -211,11 +213,7 @@ export class WatchReceiver<T> {
    */
   waitFor(predicate: (value: T) => boolean): Future<T> {
     this.check();
-    if (typeof predicate !== "function") {
-      throw new InvalidArgumentError(
-        `WatchReceiver.waitFor: expected a predicate function, got ${describeValue(predicate)}`,
-      );
-    }
+    expectFunction(predicate, "WatchReceiver.waitFor", "a predicate function");
     return new WatchWait(this, this.state, predicate) as unknown as Future<T>;
   }
 

@@ -44,6 +44,40 @@ export class OutOfRangeError extends RangeError {
   override name = "OutOfRangeError";
 }
 
+/**
+ * Returns `value` if it is an integer in `[min, max]`, else throws {@link OutOfRangeError}: for
+ * the sizes and counts an API takes. `what` names the argument in the message ("Barrier: n").
+ *
+ * @example
+ * ```ts
+ * const size = expectIntegerIn(capacity, "BufReader: capacity", 1, 2 ** 30);
+ * ```
+ */
+export function expectIntegerIn(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new OutOfRangeError(
+      `${what} must be an integer from ${min} to ${max}, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Throws {@link InvalidArgumentError} unless `value` is a function: for the callbacks an API
+ * takes, so that a wrong argument fails where it is passed rather than later, inside a poll.
+ * `where` names the API and `expected` what it takes ("a function (item) => U").
+ *
+ * @example
+ * ```ts
+ * expectFunction(fn, "Stream.map", "a function (item) => U");
+ * ```
+ */
+export function expectFunction(value: unknown, where: string, expected = "a function"): void {
+  if (typeof value !== "function") {
+    throw new InvalidArgumentError(`${where}: expected ${expected}, got ${describeValue(value)}`);
+  }
+}
+
 /** Describes a value for an error message: its type and, for small values, the value itself. */
 export function describeValue(value: unknown): string {
   if (value === null) return "null";

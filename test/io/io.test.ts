@@ -221,4 +221,14 @@ test("bad input", () => {
   assert.throws(() => writeAll(42 as never, new Uint8Array(1)), InvalidArgumentError);
   assert.throws(() => readExact(duplex(1)[0], -1), OutOfRangeError);
   assert.throws(() => new BufReader(null as never), InvalidArgumentError);
+  const [end] = duplex(4);
+  for (const size of [0, -1, 1.5, Number.NaN, 2 ** 31, "8" as never]) {
+    assert.throws(() => new BufReader(end, size), OutOfRangeError, `BufReader capacity ${size}`);
+    assert.throws(() => new BufWriter(end, size), OutOfRangeError, `BufWriter capacity ${size}`);
+  }
+  assert.throws(() => new BufReader(end, 16, 0), OutOfRangeError, "maxLineLength 0");
+  assert.throws(() => new BufReader(end, -1), {
+    name: "OutOfRangeError",
+    message: "BufReader: capacity must be an integer from 1 to 1073741824, got number -1",
+  });
 });

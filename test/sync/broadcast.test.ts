@@ -75,6 +75,7 @@ test("broadcast: send with no receiver hands the value back; bad capacity", () =
   );
   assert.throws(() => broadcast(0), OutOfRangeError);
   assert.throws(() => broadcast(1.5), OutOfRangeError);
+  assert.throws(() => broadcast(2 ** 40), OutOfRangeError, "more slots than one array holds");
 });
 
 test("broadcast and watch receivers are streams", async () => {
