@@ -81,6 +81,9 @@ class ReadExact extends Future<Uint8Array> {
   }
 }
 
+/** The largest `readExact` length that allocates its own buffer (1 GiB). */
+const MAX_READ_EXACT = 2 ** 30;
+
 /**
  * A future of exactly `n` bytes, in a new array; or, given a buffer, one that fills the whole
  * buffer and completes with it (Rust's `read_exact(&mut buf)`: no allocation per read, for a loop
@@ -93,7 +96,8 @@ class ReadExact extends Future<Uint8Array> {
  * yield* readExact(conn, frame); // fills frame
  * ```
  * @throws {UnexpectedEof} when the stream ends first.
- * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 0.
+ * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer from 0 to 2^30 (1 GiB;
+ * pass a `Uint8Array` to read into memory of your own).
  *
  * Cancel safety: not cancel-safe: bytes read before the drop are lost (with a buffer, they are in
  * its first bytes, but how many is not reported).
@@ -101,9 +105,9 @@ class ReadExact extends Future<Uint8Array> {
 export function readExact(reader: AsyncRead, n: number | Uint8Array): Future<Uint8Array> {
   const checked = checkReader(reader, "readExact");
   if (n instanceof Uint8Array) return new ReadExact(checked, n);
-  if (!Number.isInteger(n) || n < 0) {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_READ_EXACT) {
     throw new OutOfRangeError(
-      `readExact: expected an integer >= 0 or a Uint8Array, got ${describeValue(n)}`,
+      `readExact: expected an integer from 0 to ${MAX_READ_EXACT} or a Uint8Array, got ${describeValue(n)}`,
     );
   }
   return new ReadExact(checked, new Uint8Array(n));

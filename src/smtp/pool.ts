@@ -91,6 +91,11 @@ export class SmtpPool {
   private closed = false;
 
   constructor(private readonly options: SmtpPoolOptions = {}) {
+    if (options === null || typeof options !== "object") {
+      throw new InvalidArgumentError(
+        `SmtpPool: expected an options object, got ${describeValue(options)}`,
+      );
+    }
     this.permits = new Semaphore(count(options.maxConnections, 5, "maxConnections", 1));
     this.maxMessages = count(options.maxMessagesPerConnection, 100, "maxMessagesPerConnection", 1);
     this.retries = count(options.retries, 3, "retries", 0);

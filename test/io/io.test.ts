@@ -111,7 +111,10 @@ test("readExact into a buffer fills the whole buffer across short reads and retu
   assert.ok(result.error instanceof UnexpectedEof);
   assert.equal(result.error.received, 2);
   assert.equal(result.error.expected, 4);
-  assert.throws(() => readExact(b, "8" as never), /an integer >= 0 or a Uint8Array/);
+  assert.throws(
+    () => readExact(b, "8" as never),
+    /an integer from 0 to 1073741824 or a Uint8Array/,
+  );
 });
 
 test("BufReader: readLine handles \\r\\n, \\n, a last line without newline, then undefined", async () => {
@@ -220,6 +223,7 @@ test("bad input", () => {
   assert.throws(() => read({} as never, new Uint8Array(1)), InvalidArgumentError);
   assert.throws(() => writeAll(42 as never, new Uint8Array(1)), InvalidArgumentError);
   assert.throws(() => readExact(duplex(1)[0], -1), OutOfRangeError);
+  assert.throws(() => readExact(duplex(1)[0], 2 ** 40), OutOfRangeError, "no 1 TiB allocation");
   assert.throws(() => new BufReader(null as never), InvalidArgumentError);
   const [end] = duplex(4);
   for (const size of [0, -1, 1.5, Number.NaN, 2 ** 31, "8" as never]) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { test } from "node:test";
 import { SMTPServer } from "smtp-server";
-import { future, joinAll, Runtime } from "../../src/index.js";
+import { future, InvalidArgumentError, joinAll, Runtime } from "../../src/index.js";
 import { SmtpError, SmtpPool } from "../../src/smtp/index.js";
 
 /** smtp-server counting connections; `onRcpt` may refuse an address (451 or 550). */
@@ -177,6 +177,13 @@ test("bad pool options and bad envelopes are typed errors, not outcomes", async 
     () => new SmtpPool({ maxConnections: 0 }),
     /maxConnections must be an integer >= 1/,
   );
+  for (const bad of [null, 5, "port=25"]) {
+    assert.throws(
+      () => new SmtpPool(bad as never),
+      (e: unknown) =>
+        e instanceof InvalidArgumentError && /SmtpPool: expected an options object/.test(e.message),
+    );
+  }
   const pool = new SmtpPool({ port: 1 });
   assert.throws(
     () => pool.send({ from: "a@x", to: ["b@y\r\nBcc: c@z"], data: "x" }),
