@@ -15,9 +15,8 @@
  * the parent prints the median of its 5 children per way, and what "10x faster than Effect" asks
  * of a round trip next to what the bare model takes.
  */
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { median } from "./harness.js";
+import { measureInChildren, printWays } from "./support/child-ways.js";
 import { MinimalExecutor, type MinimalFuture, MinimalMailbox } from "./support/minimal-executor.js";
 import {
   pingPongOneshotEffect,
@@ -96,33 +95,13 @@ async function measure(way: Way): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const way = process.argv[2] as Way | undefined;
-  if (way !== undefined) {
-    if (!WAYS.includes(way)) throw new Error(`unknown way ${way}`);
-    process.stdout.write(`${JSON.stringify({ way, ns: await measure(way) })}\n`);
-    return;
-  }
-  const self = fileURLToPath(import.meta.url);
-  const results = new Map<Way, number[]>(WAYS.map((w) => [w, []]));
-  for (let round = 0; round < CHILDREN_PER_WAY; round++) {
-    for (const w of WAYS) {
-      const child = spawnSync(process.execPath, [self, w], { encoding: "utf8" });
-      if (child.status !== 0) throw new Error(`${w} failed:\n${child.stderr}`);
-      const { ns } = JSON.parse(child.stdout.trim()) as { ns: number };
-      results.get(w)?.push(ns);
-    }
-  }
-  const native = median(results.get("native") ?? []);
-  console.log(
+  const results = await measureInChildren(WAYS, measure, import.meta.url, CHILDREN_PER_WAY);
+  if (results === null) return;
+  printWays(
     `${ROUND_TRIPS.toLocaleString("en")} request/reply round trips between two tasks (CPU ns per round trip):`,
+    WAYS,
+    results,
   );
-  for (const w of WAYS) {
-    const ns = median(results.get(w) ?? []);
-    const runs = (results.get(w) ?? []).map((x) => x.toFixed(1)).join(", ");
-    console.log(
-      `  ${w.padEnd(8)} ${ns.toFixed(1).padStart(7)}  ${(ns / native).toFixed(2)}x  [${runs}]`,
-    );
-  }
   const effect = median(results.get("effect") ?? []);
   const minimal = median(results.get("minimal") ?? []);
   console.log(
