@@ -23,6 +23,21 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** The process's open descriptors. */
+const openDescriptors = () => readdirSync("/proc/self/fd").length;
+
+/**
+ * Waits, a host turn at a time (at most 5,000), until the open descriptors are back to `before`:
+ * closes finish on the thread pool. `eachTurn` runs after each turn.
+ */
+async function descriptorsBackTo(before: number, eachTurn?: () => Promise<unknown>) {
+  for (let i = 0; i < 5000 && openDescriptors() > before; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await eachTurn?.();
+  }
+  assert.equal(openDescriptors(), before);
+}
+
 test("write, append, read, stat, rename, readDir, remove", async () => {
   const rt = new Runtime();
   await rt.run(
@@ -111,27 +126,21 @@ test("dropping an open in flight never leaks the descriptor", async () => {
   const rt = new Runtime();
   const path = join(dir, "leak.txt");
   writeFileSync(path, "x");
-  const fds = () => readdirSync("/proc/self/fd").length;
-  const before = fds();
+  const before = openDescriptors();
   for (let i = 0; i < 50; i++) {
     const opening = new MockTask(open(path));
     opening.poll();
     opening.drop();
   }
   // Let the opens complete (and be closed by the orphan handler): a few host turns.
-  for (let i = 0; i < 5000 && fds() > before; i++) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    await rt.run(future(function* () {}));
-  }
-  assert.equal(fds(), before);
+  await descriptorsBackTo(before, () => rt.run(future(function* () {})));
 });
 
 test("a close dropped before it ran leaves the descriptor to the file's drop", async () => {
   const rt = new Runtime();
   const path = join(dir, "close-dropped.txt");
   writeFileSync(path, "x");
-  const fds = () => readdirSync("/proc/self/fd").length;
-  const before = fds();
+  const before = openDescriptors();
   await rt.run(
     future(function* () {
       const file = yield* open(path);
@@ -141,10 +150,7 @@ test("a close dropped before it ran leaves the descriptor to the file's drop", a
       file.drop();
     }),
   );
-  for (let i = 0; i < 5000 && fds() > before; i++) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  assert.equal(fds(), before);
+  await descriptorsBackTo(before);
 });
 
 test("a dropped read of a large buffer hands its bytes to smaller reads, in order", async () => {
@@ -174,8 +180,7 @@ test("closing or dropping a file with a read in flight waits for the read, then 
   const rt = new Runtime();
   const path = join(dir, "close-in-flight.txt");
   writeFileSync(path, "abc");
-  const fds = () => readdirSync("/proc/self/fd").length;
-  const before = fds();
+  const before = openDescriptors();
   await rt.run(
     future(function* () {
       const a = yield* open(path);
@@ -196,8 +201,5 @@ test("closing or dropping a file with a read in flight waits for the read, then 
       assert.equal(after.code, "EBADF");
     }),
   );
-  for (let i = 0; i < 5000 && fds() > before; i++) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  assert.equal(fds(), before);
+  await descriptorsBackTo(before);
 });
