@@ -5,10 +5,7 @@ import { expectIntegerIn } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import type { AsyncRead } from "./async-io.js";
 import { LineTooLong } from "./errors.js";
-import { checkReader } from "./read.js";
-
-/** The largest initial buffer a `BufReader` or `BufWriter` takes (1 GiB). */
-export const MAX_BUFFER = 2 ** 30;
+import { checkReader, MAX_BUFFER } from "./read.js";
 
 const LF = 10;
 const CR = 13;

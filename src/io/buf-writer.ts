@@ -2,7 +2,7 @@ import type { Context } from "../task/context.js";
 import { expectIntegerIn } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { AsyncWrite } from "./async-io.js";
-import { MAX_BUFFER } from "./buf-reader.js";
+import { MAX_BUFFER } from "./read.js";
 import { checkWriter } from "./write.js";
 
 /**

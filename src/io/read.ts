@@ -81,8 +81,11 @@ class ReadExact extends Future<Uint8Array> {
   }
 }
 
-/** The largest `readExact` length that allocates its own buffer (1 GiB). */
-const MAX_READ_EXACT = 2 ** 30;
+/**
+ * @internal The largest buffer the library allocates on a caller's behalf (1 GiB): a
+ * `readExact` length, a `BufReader`/`BufWriter` capacity, a `File.readAt` length.
+ */
+export const MAX_BUFFER = 2 ** 30;
 
 /**
  * A future of exactly `n` bytes, in a new array; or, given a buffer, one that fills the whole
@@ -105,9 +108,9 @@ const MAX_READ_EXACT = 2 ** 30;
 export function readExact(reader: AsyncRead, n: number | Uint8Array): Future<Uint8Array> {
   const checked = checkReader(reader, "readExact");
   if (n instanceof Uint8Array) return new ReadExact(checked, n);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_READ_EXACT) {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_BUFFER) {
     throw new OutOfRangeError(
-      `readExact: expected an integer from 0 to ${MAX_READ_EXACT} or a Uint8Array, got ${describeValue(n)}`,
+      `readExact: expected an integer from 0 to ${MAX_BUFFER} or a Uint8Array, got ${describeValue(n)}`,
     );
   }
   return new ReadExact(checked, new Uint8Array(n));

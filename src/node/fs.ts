@@ -2,9 +2,11 @@ import { type Dir, type Dirent, read as fsRead, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { Future, pollAfterCompletion } from "../future/future.js";
 import type { AsyncRead, AsyncWrite } from "../io/async-io.js";
+import { MAX_BUFFER } from "../io/read.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import { Stream } from "../stream/stream.js";
 import type { Context } from "../task/context.js";
+import { describeValue, expectIntegerIn, InvalidArgumentError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
 import type { Waker } from "../task/waker.js";
 import { IoError } from "./io-error.js";
@@ -84,6 +86,11 @@ class FsOp<T> extends Future<T> {
 const NO_READ = 0;
 const READING = 1;
 const READ = 2;
+
+/** A file offset: an integer >= 0 (Node would read a negative one as "the current position"). */
+function checkPosition(position: number, where: string): void {
+  expectIntegerIn(position, `${where}: position`, 0, Number.MAX_SAFE_INTEGER);
+}
 
 function closeQuietly(handle: fsp.FileHandle): void {
   handle.close().catch((error: unknown) => {
@@ -202,9 +209,14 @@ export class File implements AsyncRead, AsyncWrite {
   /**
    * Reads up to `length` bytes at `position` (the current position is unchanged).
    *
+   * @throws {OutOfRangeError} when `position` is not an integer >= 0 or `length` not one from 0
+   * to 1 GiB.
+   *
    * Cancel safety: dropping it discards the read; the file and its position are unaffected.
    */
   readAt(position: number, length: number): Future<Uint8Array> {
+    checkPosition(position, "File.readAt");
+    expectIntegerIn(length, "File.readAt: length", 0, MAX_BUFFER);
     return new FsOp("read", this.path, () =>
       this.handle.read(new Uint8Array(length), 0, length, position),
     ).map((r) => r.buffer.subarray(0, r.bytesRead));
@@ -215,8 +227,17 @@ export class File implements AsyncRead, AsyncWrite {
    *
    * Cancel safety: a write dropped after its first poll still runs to the end in the
    * background (it may have written part or all of `data`); dropped before, it wrote nothing.
+   *
+   * @throws {OutOfRangeError} when `position` is not an integer >= 0.
+   * @throws {InvalidArgumentError} when `data` is not a `Uint8Array`.
    */
   writeAt(position: number, data: Uint8Array): Future<number> {
+    checkPosition(position, "File.writeAt");
+    if (!(data instanceof Uint8Array)) {
+      throw new InvalidArgumentError(
+        `File.writeAt: expected a Uint8Array, got ${describeValue(data)}`,
+      );
+    }
     return new FsOp("write", this.path, () =>
       this.handle.write(data.slice(), 0, data.length, position),
     ).map((r) => r.bytesWritten);

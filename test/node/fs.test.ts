@@ -3,7 +3,15 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { future, Runtime, read, readToEnd, writeAll } from "../../src/index.js";
+import {
+  future,
+  InvalidArgumentError,
+  OutOfRangeError,
+  Runtime,
+  read,
+  readToEnd,
+  writeAll,
+} from "../../src/index.js";
 import {
   appendFile,
   IoError,
@@ -120,6 +128,33 @@ test("typed errors with the errno code and the path", async () => {
     assert.ok(denied instanceof IoError);
     assert.equal(denied.code, "EACCES");
   }
+});
+
+test("readAt and writeAt check their offsets, lengths and data at the call", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "offsets.txt");
+  writeFileSync(path, "hello");
+  await rt.run(
+    future(function* () {
+      const file = yield* open(path, "r+");
+      try {
+        // Node would take a negative position as "the current position": refused here.
+        for (const position of [-1, 1.5, Number.NaN, "0" as never]) {
+          assert.throws(() => file.readAt(position, 2), OutOfRangeError);
+          assert.throws(() => file.writeAt(position, enc.encode("x")), OutOfRangeError);
+        }
+        for (const length of [-1, 2.5, 2 ** 40]) {
+          assert.throws(() => file.readAt(0, length), OutOfRangeError);
+        }
+        assert.throws(() => file.writeAt(0, "text" as never), InvalidArgumentError);
+        assert.throws(() => file.writeAt(0, null as never), InvalidArgumentError);
+        assert.equal(dec.decode(yield* file.readAt(1, 3)), "ell", "the file is untouched");
+      } finally {
+        // Closed before the test ends: the descriptor-counting tests below must not see it go.
+        yield* file.close();
+      }
+    }),
+  );
 });
 
 test("dropping an open in flight never leaks the descriptor", async () => {
