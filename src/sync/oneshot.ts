@@ -9,7 +9,7 @@ import { HeldWaker, type WakerHold } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import type { Waker } from "../task/waker.js";
-import { ChannelClosed } from "./errors.js";
+import { ChannelClosed, ChannelReceiverBusy } from "./errors.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
@@ -23,6 +23,12 @@ const SENDER_ALIVE = 2;
 const RECEIVER_ALIVE = 4;
 /** `OneshotReceiver.flags`: the receiver, as a future, completed (or failed). */
 const FINISHED = 8;
+/**
+ * `OneshotReceiver.flags`: the held waker was registered by a `recv()` wait (not by the receiver
+ * polled as a future), which releases it when dropped. Cleared whenever the waker is woken or
+ * released, so a stale wait never releases a later one's waker.
+ */
+const RECV_WAITS = 16;
 
 /**
  * The sending half of a {@link oneshot} channel: sends one value.
@@ -59,7 +65,7 @@ export class OneshotSender<T> {
       throw new ChannelClosed("this oneshot sender was already used", value);
     }
     receiver.value = value;
-    receiver.flags = (flags & ~SENDER_ALIVE) | HAS_VALUE;
+    receiver.flags = (flags & ~(SENDER_ALIVE | RECV_WAITS)) | HAS_VALUE;
     if (receiver.waker !== null) wakeHeld(receiver);
   }
 
@@ -81,7 +87,7 @@ export class OneshotSender<T> {
   drop(): void {
     const receiver = this.receiver;
     if ((receiver.flags & SENDER_ALIVE) === 0) return;
-    receiver.flags &= ~SENDER_ALIVE;
+    receiver.flags &= ~(SENDER_ALIVE | RECV_WAITS);
     if (receiver.waker !== null) wakeHeld(receiver);
   }
 
@@ -95,10 +101,13 @@ export class OneshotSender<T> {
  *
  * @example
  * ```ts
- * const value = yield* rx; // or yield* rx.recv()
+ * const value = yield* rx;        // awaits the receiver itself: it is used up
+ * const next = yield* rx.recv();  // or waits without giving the receiver away
  * ```
  *
- * Cancel safety: dropping a wait loses nothing unless the receiver itself is dropped.
+ * Cancel safety: the receiver is itself the future, so dropping a `yield* rx` wait (a `select`
+ * it lost, a task aborted) drops the receiver: the channel closes and a value already sent is
+ * discarded. To wait and keep the receiver, await `rx.recv()`: dropping that loses nothing.
  *
  * The receiver also holds the channel's state (value, flags, the waiting task's waker), which the
  * sender reaches through it: a oneshot is two objects, not three. Made once per request in
@@ -145,30 +154,89 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
     const flags = this.flags;
     if ((flags & FINISHED) !== 0) throw pollAfterCompletion(this);
     if ((flags & HAS_VALUE) !== 0) {
-      this.flags = flags | FINISHED;
+      this.flags = (flags | FINISHED) & ~RECV_WAITS;
       if (this.waker !== null) releaseHeld(this);
       return this.takeValue();
     }
     if ((flags & (SENDER_ALIVE | RECEIVER_ALIVE)) !== (SENDER_ALIVE | RECEIVER_ALIVE)) {
-      this.flags = flags | FINISHED;
-      releaseHeld(this);
-      throw new ChannelClosed(
-        (flags & RECEIVER_ALIVE) !== 0
-          ? "the sender was dropped without sending"
-          : "the receiver was closed before a value was sent",
-      );
+      return this.fail(flags);
     }
+    if ((flags & RECV_WAITS) !== 0) this.takeOverWait(cx);
     holdWaker(this, cx.waker);
     return Pending;
   }
 
+  /** The receiver's own wait takes the registration over from a `recv()` of the same task. */
+  private takeOverWait(cx: Context): void {
+    if (this.waker !== null && !this.waker.willWake(cx.waker)) {
+      throw new ChannelReceiverBusy(
+        "oneshot receiver: a recv() of another task is waiting on this receiver",
+      );
+    }
+    this.flags &= ~RECV_WAITS;
+  }
+
   /**
-   * This receiver, as a future (for symmetry with the other channels).
+   * A future of the value that does not own the receiver (tokio's `&mut rx`): dropping it
+   * releases the wait and nothing else, so it can be raced, dropped and awaited again. One task
+   * waits at a time: a `recv()` while another task waits (in `recv()` or on the receiver itself)
+   * throws {@link ChannelReceiverBusy}.
    *
-   * Cancel safety: as awaiting the receiver itself: a dropped wait loses nothing.
+   * @example
+   * ```ts
+   * const first = yield* select([rx.recv(), sleep(100)]);
+   * if (first.index === 1) console.log("still waiting"); // rx is intact: try again later
+   * ```
+   * @throws {ChannelClosed} when the sender was dropped without sending, the receiver was
+   * closed, or the value was already received.
+   * @throws {ChannelReceiverBusy} when another task is waiting on the receiver.
+   *
+   * Cancel safety: dropping it consumes nothing and leaves the channel open.
    */
   recv(): Future<T> {
-    return this;
+    return new OneshotRecv(this) as unknown as Future<T>;
+  }
+
+  /** @internal `recv()`'s poll: the value, `ChannelClosed`, or Pending with `cx`'s waker held. */
+  pollWait(cx: Context, registered: boolean): Poll<T> {
+    const flags = this.flags;
+    if ((flags & HAS_VALUE) !== 0) {
+      this.flags = (flags | FINISHED) & ~RECV_WAITS;
+      if (this.waker !== null) releaseHeld(this);
+      return this.takeValue();
+    }
+    if ((flags & FINISHED) !== 0) {
+      throw new ChannelClosed("the oneshot value was already received, or the channel ended");
+    }
+    if ((flags & (SENDER_ALIVE | RECEIVER_ALIVE)) !== (SENDER_ALIVE | RECEIVER_ALIVE)) {
+      return this.fail(flags);
+    }
+    // A waker held is a live wait (each wait releases it when it ends): of another task, busy.
+    const held = this.waker;
+    if (!registered && held !== null && !held.willWake(cx.waker)) {
+      throw new ChannelReceiverBusy("oneshot recv(): another task is waiting on this receiver");
+    }
+    this.flags = flags | RECV_WAITS;
+    holdWaker(this, cx.waker);
+    return Pending;
+  }
+
+  /** @internal A `recv()` wait that had registered is dropped: release its waker. */
+  releaseWait(): void {
+    if ((this.flags & RECV_WAITS) === 0) return;
+    this.flags &= ~RECV_WAITS;
+    releaseHeld(this);
+  }
+
+  /** The sender is gone or the receiver closed: finished, with `ChannelClosed`. */
+  private fail(flags: number): never {
+    this.flags = (flags | FINISHED) & ~RECV_WAITS;
+    releaseHeld(this);
+    throw new ChannelClosed(
+      (flags & RECEIVER_ALIVE) !== 0
+        ? "the sender was dropped without sending"
+        : "the receiver was closed before a value was sent",
+    );
   }
 
   /**
@@ -190,10 +258,11 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
     return undefined;
   }
 
-  /** Refuses the value: a later `send` fails and hands it back. */
+  /** Refuses the value: a later `send` fails and hands it back; a waiting `recv()` is woken. */
   close(): void {
     if ((this.flags & RECEIVER_ALIVE) === 0) return;
-    this.flags &= ~RECEIVER_ALIVE;
+    this.flags &= ~(RECEIVER_ALIVE | RECV_WAITS);
+    if (this.waker !== null) wakeHeld(this);
     this.closedWaiter?.wake();
   }
 
@@ -220,6 +289,47 @@ inheritFrom(OneshotReceiver, Future);
 /** A {@link OneshotReceiver} is a `Future` (its class inherits from Future's prototype). */
 export interface OneshotReceiver<T> extends Future<T> {}
 Object.defineProperty(OneshotReceiver.prototype, "wokenByHost", { value: true });
+
+/**
+ * `OneshotReceiver.recv()`: a wait for the value that does not own the receiver. A base class
+ * that inherits from Future without deriving from it (see "Constructors in try blocks" on Future).
+ */
+class OneshotRecv<T> implements InheritedFuture<T> {
+  /** Its poll registered the receiver's waker (and has not completed since). */
+  private registered = false;
+  private done = false;
+  constructor(private readonly receiver: OneshotReceiver<T>) {}
+  poll(cx: Context): Poll<T> {
+    if (this.done) throw pollAfterCompletion(this);
+    let r: Poll<T>;
+    try {
+      r = this.receiver.pollWait(cx, this.registered);
+    } catch (error) {
+      if (!(error instanceof ChannelReceiverBusy)) this.done = true;
+      this.registered = false;
+      throw error;
+    }
+    if (r === Pending) {
+      this.registered = true;
+      return Pending;
+    }
+    this.done = true;
+    this.registered = false;
+    return r;
+  }
+  drop(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.registered) {
+      this.registered = false;
+      this.receiver.releaseWait();
+    }
+  }
+  describe(): string {
+    return "oneshot.recv";
+  }
+}
+inheritFrom(OneshotRecv, Future);
 
 /**
  * A base class that inherits from Future without deriving from it: made per await, often inside

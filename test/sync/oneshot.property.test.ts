@@ -7,6 +7,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import {
   ChannelClosed,
+  ChannelReceiverBusy,
   future,
   type JoinHandle,
   type OneshotReceiver,
@@ -50,6 +51,8 @@ interface World {
   readonly tx: OneshotSender<V>;
   readonly rx: OneshotReceiver<V>;
   readonly rxTask: MockTask<V>;
+  /** A `rx.recv()` wait (its own task), which does not own the receiver; at most one at a time. */
+  wait: { readonly task: MockTask<V>; parked: boolean } | null;
   closedOps: ClosedOp[];
   nextValue: number;
   nextOp: number;
@@ -75,6 +78,7 @@ function newWorld(): World {
     tx,
     rx,
     rxTask: new MockTask(rx),
+    wait: null,
     closedOps: [],
     nextValue: 1,
     nextOp: 1,
@@ -99,6 +103,10 @@ function checkInvariants(w: World): void {
   if (w.rxParked && (w.stored !== null || w.senderGone)) {
     assert.ok(w.rxTask.isWoken(), `lost wakeup: the receiver can complete; ${where(w)}`);
   }
+  if (w.wait?.parked && (w.stored !== null || w.senderGone || w.receiverClosed)) {
+    assert.ok(w.wait.task.isWoken(), `lost wakeup: the recv() wait can complete; ${where(w)}`);
+  }
+  if (w.wait?.parked) assert.ok(w.wait.task.wakerRefCount <= 1);
   if (w.rxParked) assert.ok(w.rxTask.wakerRefCount <= 1);
   for (const op of w.closedOps) {
     if (op.parked && w.receiverClosed) {
@@ -114,9 +122,17 @@ function checkInvariants(w: World): void {
 
 const step = checkedBy(checkInvariants);
 
+/** A wait of another task holds the receiver's waker (parked, not woken since): busy. */
+const otherWaits = (task: MockTask<V> | undefined, parked: boolean | undefined) =>
+  parked === true && task !== undefined && !task.isWoken();
+
 function pollRx(w: World): void {
   const out = attempt(() => w.rxTask.poll());
   w.log.push(`poll rx -> ${show(out)}`);
+  if (!w.rxParked && otherWaits(w.wait?.task, w.wait?.parked)) {
+    expectError(out, ChannelReceiverBusy, `poll rx while a recv() of another task waits`);
+    return;
+  }
   w.rxParked = false;
   if (w.stored !== null) {
     assert.equal(expectReady(out, "poll rx"), w.stored);
@@ -136,6 +152,32 @@ function pollRx(w: World): void {
     return;
   }
   assert.equal(w.rxTask.wakerRefCount, 0, "the receiver completed holding a waker");
+}
+
+function pollWait(w: World): void {
+  const wait = w.wait as NonNullable<World["wait"]>;
+  const out = attempt(() => wait.task.poll());
+  w.log.push(`poll recv() -> ${show(out)}`);
+  if (!wait.parked && otherWaits(w.rxTask, w.rxParked)) {
+    expectError(out, ChannelReceiverBusy, `recv() while the receiver is awaited by another task`);
+    w.wait = null;
+    return;
+  }
+  if (w.stored !== null) {
+    assert.equal(expectReady(out, "poll recv()"), w.stored);
+    w.received = w.stored;
+    w.stored = null;
+    w.rxDone = true;
+  } else if (w.senderGone || w.receiverClosed) {
+    expectError(out, ChannelClosed, `poll recv() with no value to come; ${where(w)}`);
+    w.rxDone = true;
+  } else {
+    expectPending(out, "poll recv()");
+    wait.parked = true;
+    return;
+  }
+  assert.equal(wait.task.wakerRefCount, 0, "recv() completed holding a waker");
+  w.wait = null;
 }
 
 function pollClosed(w: World, op: ClosedOp): void {
@@ -182,6 +224,31 @@ const commands = [
     "pollRx",
     step((w) => pollRx(w)),
     (w) => !w.rxDone,
+  ),
+  plain(
+    "recvWait",
+    step((w) => {
+      w.wait = { task: new MockTask(w.rx.recv()), parked: false };
+      pollWait(w);
+    }),
+    (w) => w.wait === null && !w.rxDone,
+  ),
+  plain(
+    "pollWait",
+    step((w) => pollWait(w)),
+    (w) => w.wait !== null && !w.rxDone,
+  ),
+  plain(
+    "dropWait",
+    step((w) => {
+      const wait = w.wait as NonNullable<World["wait"]>;
+      wait.task.drop();
+      w.log.push("recv() dropped");
+      w.wait = null;
+      // Nothing consumed, nothing closed: the model is unchanged.
+      assert.equal(wait.task.wakerRefCount, 0, "a dropped recv() kept a waker");
+    }),
+    (w) => w.wait !== null,
   ),
   plain(
     "tryRecv",

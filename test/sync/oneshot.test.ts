@@ -1,12 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ChannelClosed, future, oneshot, Runtime, yieldNow } from "../../src/index.js";
+import {
+  ChannelClosed,
+  ChannelReceiverBusy,
+  future,
+  oneshot,
+  Runtime,
+  select,
+  sleep,
+  yieldNow,
+} from "../../src/index.js";
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
 import { thrown } from "./support.js";
 
 test("the receiver is the future of the value; it is woken by send", () => {
   const [tx, rx] = oneshot<string>();
-  assert.equal(rx.recv(), rx);
   const t = new MockTask(rx);
   assertPending(t.poll());
   assert.equal(t.wakerRefCount, 1);
@@ -147,4 +155,66 @@ test("on a runtime: request/response between tasks", async () => {
     }),
   );
   assert.equal(total, 380);
+});
+
+test("recv() waits without owning the receiver: a dropped wait consumes and closes nothing", () => {
+  const [tx, rx] = oneshot<number>();
+  const waiting = new MockTask(rx.recv());
+  assertPending(waiting.poll());
+  assert.equal(waiting.wakerRefCount, 1);
+  waiting.drop();
+  assert.equal(waiting.wakerRefCount, 0, "the dropped wait released its waker");
+  assert.equal(tx.isClosed(), false, "the channel stays open");
+  tx.send(7);
+  // Woken but dropped before it polled again: the value stays for the next wait.
+  const second = new MockTask(rx.recv());
+  second.drop();
+  assert.equal(assertReady(new MockTask(rx.recv()).poll()), 7);
+});
+
+test("recv() completes as the receiver would: the value, or ChannelClosed when the sender goes", () => {
+  const [tx, rx] = oneshot<string>();
+  const t = new MockTask(rx.recv());
+  assertPending(t.poll());
+  tx.send("hi");
+  assert.ok(t.isWoken());
+  assert.equal(assertReady(t.poll()), "hi");
+  assert.equal(t.wakerRefCount, 0);
+  const [tx2, rx2] = oneshot<string>();
+  const u = new MockTask(rx2.recv());
+  assertPending(u.poll());
+  tx2.drop();
+  assert.ok(u.isWoken());
+  thrown(() => u.poll(), ChannelClosed);
+});
+
+test("recv() from a second task while one waits is ChannelReceiverBusy, not a lost wakeup", () => {
+  const [tx, rx] = oneshot<number>();
+  const first = new MockTask(rx.recv());
+  assertPending(first.poll());
+  const second = new MockTask(rx.recv());
+  thrown(() => second.poll(), ChannelReceiverBusy);
+  thrown(() => new MockTask(rx).poll(), ChannelReceiverBusy);
+  tx.send(1);
+  assert.ok(first.isWoken(), "the first wait keeps its wakeup");
+  assert.equal(assertReady(first.poll()), 1);
+});
+
+test("a recv() raced against a timeout loses nothing: the value is received on the next try", async () => {
+  const rt = new Runtime({ clock: "virtual" });
+  const [tx, rx] = oneshot<string>();
+  const got = await rt.run(
+    future(function* () {
+      const first = yield* select([rx.recv(), sleep(10)]);
+      assert.equal(first.index, 1, "the timeout won");
+      rt.spawn(
+        future(function* () {
+          yield* sleep(5);
+          tx.send("late");
+        }),
+      );
+      return yield* rx.recv();
+    }),
+  );
+  assert.equal(got, "late");
 });
