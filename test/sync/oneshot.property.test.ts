@@ -13,6 +13,7 @@ import {
   type OneshotReceiver,
   type OneshotSender,
   oneshot,
+  select,
   yieldNow,
 } from "../../src/index.js";
 import { MockTask } from "../../src/testing/index.js";
@@ -346,8 +347,11 @@ interface Pair {
   /** Send, or drop the sender without sending. */
   readonly send: boolean;
   readonly recvAfter: number;
-  /** "await": `yield* rx`; "try": tryRecv with yields in between; "close": close, then await. */
-  readonly recvMode: "await" | "try" | "close";
+  /**
+   * "await": `yield* rx`; "try": tryRecv with yields in between; "close": close, then await;
+   * "race": `rx.recv()` raced against a yield until it wins (each lost wait is dropped).
+   */
+  readonly recvMode: "await" | "try" | "close" | "race";
 }
 
 interface Scenario extends RuntimeScenario {
@@ -361,7 +365,12 @@ const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
         sendAfter: fc.integer({ min: 0, max: 4 }),
         send: fc.boolean(),
         recvAfter: fc.integer({ min: 0, max: 4 }),
-        recvMode: fc.constantFrom("await" as const, "try" as const, "close" as const),
+        recvMode: fc.constantFrom(
+          "await" as const,
+          "try" as const,
+          "close" as const,
+          "race" as const,
+        ),
       }),
       { minLength: 1, maxLength: 6 },
     ),
@@ -411,6 +420,15 @@ function scenarioTasks(s: Scenario, spawn: Spawn) {
               return;
             }
             yield* yieldNow();
+          }
+        }
+        if (pair.recvMode === "race") {
+          for (;;) {
+            const first = yield* select([rx.recv(), yieldNow()]);
+            if (first.index === 0) {
+              ledger.received = first.value as V;
+              return;
+            }
           }
         }
         if (pair.recvMode === "close") rx.close();
