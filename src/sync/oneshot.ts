@@ -101,8 +101,9 @@ export class OneshotSender<T> {
  *
  * @example
  * ```ts
- * const value = yield* rx;        // awaits the receiver itself: it is used up
- * const next = yield* rx.recv();  // or waits without giving the receiver away
+ * const value = yield* rx; // awaits the receiver itself, and uses it up
+ * // or wait without giving the receiver away (it can be raced and awaited again):
+ * const first = yield* select([rx.recv(), sleep(100)]);
  * ```
  *
  * Cancel safety: the receiver is itself the future, so dropping a `yield* rx` wait (a `select`

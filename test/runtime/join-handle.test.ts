@@ -7,8 +7,11 @@ import {
   JoinError,
   JoinSet,
   Runtime,
+  select,
+  sleep,
   type TaskInfo,
 } from "../../src/index.js";
+import { assertPending, MockTask } from "../../src/testing/index.js";
 import { ticks } from "../helpers.js";
 
 test("a handle has a unique id and tells when the task finished", async () => {
@@ -82,6 +85,47 @@ test("an error read through the handle is not reported", async () => {
   handle.drop();
   await rt.run(ticks(2));
   assert.equal(reports.length, 0);
+});
+
+test("a wait on the handle that lost a select ends the wait only: awaited again, a failure is not reported", async () => {
+  const reports: unknown[] = [];
+  const rt = new Runtime({ clock: "virtual", onUnhandledError: (error) => reports.push(error) });
+  const outcome = await rt.run(
+    future(function* () {
+      const handle = rt.spawn(
+        future(function* () {
+          yield* sleep(50);
+          throw new Error("late failure");
+        }),
+      );
+      const first = yield* select([handle, sleep(10)]);
+      assert.equal(first.index, 1, "the timeout won; the handle's wait was dropped");
+      return yield* handle.catch((e: unknown) => e);
+    }),
+  );
+  assert.ok(outcome instanceof JoinError);
+  assert.equal(reports.length, 0, "read through the handle: not an unhandled error");
+});
+
+test("a wait dropped after the task failed, then the handle dropped: reported once", async () => {
+  const reports: unknown[] = [];
+  const rt = new Runtime({ onUnhandledError: (error) => reports.push(error) });
+  const handle = rt.spawn(
+    future(function* () {
+      yield* ticks(1);
+      throw new Error("unread");
+    }),
+  );
+  const waiting = new MockTask(handle);
+  assertPending(waiting.poll());
+  await rt.run(ticks(3));
+  assert.ok(waiting.isWoken(), "the failure woke the wait");
+  waiting.drop();
+  assert.equal(reports.length, 0, "the wait ended; the handle may still be read");
+  handle.drop();
+  assert.equal(reports.length, 1, "dropping the handle itself detaches: reported now");
+  handle.drop();
+  assert.equal(reports.length, 1);
 });
 
 test("onUnhandledError: 'shutdown' stops the runtime", async () => {
