@@ -184,7 +184,8 @@ function collect(futures: Iterable<Future<unknown>>, where: string): Future<unkn
  * ```
  * @throws the first error of a child, after every child finished.
  *
- * Cancel safety: dropping the join drops every unfinished child (their cleanup runs).
+ * Cancel safety: dropping the join drops every unfinished child (their cleanup runs) and discards
+ * the outputs of the finished ones: a message a child had received is lost with it.
  */
 export function join<const F extends readonly Future<unknown>[]>(
   ...futures: F
@@ -203,7 +204,7 @@ export function join<const F extends readonly Future<unknown>[]>(
  * ```
  * @throws the first error of a child, after every child finished.
  *
- * Cancel safety: dropping it drops every unfinished child (their cleanup runs).
+ * Cancel safety: as {@link join}: unfinished children are dropped, finished ones' outputs lost.
  */
 export function joinAll<T>(futures: Iterable<Future<T>>): Future<T[]> {
   const list = collect(futures, "joinAll") as Future<T>[];
@@ -222,7 +223,7 @@ export function joinAll<T>(futures: Iterable<Future<T>>): Future<T[]> {
  * ```
  * @throws the first error of a child, after the others were dropped.
  *
- * Cancel safety: dropping it drops every unfinished child (their cleanup runs).
+ * Cancel safety: as {@link join}: unfinished children are dropped, finished ones' outputs lost.
  */
 export function tryJoin<const F extends readonly Future<unknown>[]>(
   ...futures: F
