@@ -4,7 +4,6 @@ import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import { Cancelled, JoinError } from "./errors.js";
 import {
   ABORTED,
-  AWAITED,
   DETACHED,
   FAILED,
   heldByRuntime,
@@ -34,10 +33,9 @@ export interface HandleHost {
  *   task's error as `cause`) if the task threw, and {@link Cancelled} if it was aborted.
  * - `abort()` cancels the task: its current wait is dropped and its `finally` blocks run.
  * - Dropping the handle (`drop()`, `using`) detaches the task: it keeps running, and an error it
- *   throws is reported by the runtime instead of being lost. Dropping a *wait* on the handle (a
- *   `select` it lost, a cancelled task that was awaiting it) only ends that wait: the handle can
- *   be awaited again (drop it once more to detach), and a failure nobody reads is reported when
- *   the handle is garbage collected.
+ *   throws is reported by the runtime instead of being lost. A `select` that the handle lost, or a
+ *   cancelled task that was awaiting it, drops it too; awaiting it again re-attaches it, so a
+ *   failure after that is read through the handle, not reported.
  *
  * @example
  * ```ts
@@ -77,6 +75,8 @@ export class JoinHandle<T> extends Future<T> {
 
   poll(cx: Context): Poll<T> {
     const task = this.task;
+    // Awaited again after a drop (a select it lost): attached again.
+    if ((task.handleFlags & DETACHED) !== 0) task.handleFlags &= ~DETACHED;
     if ((task.state & COMPLETE) === 0) {
       const current = task.joinWaker;
       if (current === null || !current.willWake(cx.waker)) {
@@ -88,10 +88,8 @@ export class JoinHandle<T> extends Future<T> {
         heldByRuntime(waker);
         task.joinWaker = waker;
       }
-      task.handleFlags |= AWAITED;
       return Pending;
     }
-    task.handleFlags &= ~AWAITED;
     if ((task.handleFlags & OBSERVED) === 0) {
       task.handleFlags |= OBSERVED;
       if (task.outcome === FAILED) this.host.unwatchUnobserved(this);
@@ -99,38 +97,21 @@ export class JoinHandle<T> extends Future<T> {
     return outputOf(task);
   }
 
-  /**
-   * Detaches the task (it keeps running); an error it throws later is reported by the runtime.
-   * While a wait on the handle is in progress, ends that wait instead (see the class).
-   */
+  /** Detaches the task (it keeps running); an error it throws later is reported by the runtime. */
   override drop(): void {
     const task = this.task;
-    if ((task.handleFlags & AWAITED) !== 0) {
-      task.handleFlags &= ~AWAITED;
-      this.releaseJoinWaker();
-      // Failed while awaited (so not watched): report it if the handle is collected unread.
-      if (task.outcome === FAILED && (task.handleFlags & OBSERVED) === 0) {
-        this.host.watchUnobserved(this, task);
-      }
-      return;
-    }
     if ((task.handleFlags & DETACHED) !== 0) return;
     task.handleFlags |= DETACHED;
-    this.releaseJoinWaker();
-    if (task.outcome === FAILED && (task.handleFlags & OBSERVED) === 0) {
-      task.handleFlags |= OBSERVED;
-      this.host.unwatchUnobserved(this);
-      this.host.reportUnobserved(task);
-    }
-  }
-
-  private releaseJoinWaker(): void {
-    const task = this.task;
     const waker = task.joinWaker;
     if (waker !== null) {
       task.joinWaker = null;
       releasedByRuntime(waker);
       waker.drop();
+    }
+    if (task.outcome === FAILED && (task.handleFlags & OBSERVED) === 0) {
+      task.handleFlags |= OBSERVED;
+      this.host.unwatchUnobserved(this);
+      this.host.reportUnobserved(task);
     }
   }
 

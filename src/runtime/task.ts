@@ -32,11 +32,6 @@ export interface TaskScheduler {
 export const DETACHED = 1;
 /** Handle flags: the task's outcome was read through its handle or owner. */
 export const OBSERVED = 2;
-/**
- * Handle flags: a wait on the JoinHandle is in progress (its poll returned Pending, and it has
- * not been read since): dropping the handle now ends that wait rather than detaching the task.
- */
-export const AWAITED = 4;
 
 /**
  * One spawned future and everything the scheduler needs to run it. The task is its own waker: its
@@ -56,7 +51,7 @@ export class Task<T = unknown> extends Waker {
   /** The waker of whoever awaits the JoinHandle. */
   declare joinWaker: Waker | null;
   declare owner: TaskOwner | null;
-  /** DETACHED | OBSERVED | AWAITED. */
+  /** DETACHED | OBSERVED. */
   declare handleFlags: number;
   /** Live clones of this task's waker (wake/drop release one). */
   declare wakers: number;

@@ -11,7 +11,6 @@ import {
   sleep,
   type TaskInfo,
 } from "../../src/index.js";
-import { assertPending, MockTask } from "../../src/testing/index.js";
 import { ticks } from "../helpers.js";
 
 test("a handle has a unique id and tells when the task finished", async () => {
@@ -87,7 +86,7 @@ test("an error read through the handle is not reported", async () => {
   assert.equal(reports.length, 0);
 });
 
-test("a wait on the handle that lost a select ends the wait only: awaited again, a failure is not reported", async () => {
+test("a handle that lost a select and is awaited again: a later failure is read, not reported", async () => {
   const reports: unknown[] = [];
   const rt = new Runtime({ clock: "virtual", onUnhandledError: (error) => reports.push(error) });
   const outcome = await rt.run(
@@ -99,7 +98,7 @@ test("a wait on the handle that lost a select ends the wait only: awaited again,
         }),
       );
       const first = yield* select([handle, sleep(10)]);
-      assert.equal(first.index, 1, "the timeout won; the handle's wait was dropped");
+      assert.equal(first.index, 1, "the timeout won; select dropped the handle");
       return yield* handle.catch((e: unknown) => e);
     }),
   );
@@ -107,25 +106,31 @@ test("a wait on the handle that lost a select ends the wait only: awaited again,
   assert.equal(reports.length, 0, "read through the handle: not an unhandled error");
 });
 
-test("a wait dropped after the task failed, then the handle dropped: reported once", async () => {
+test("a task awaiting a handle is cancelled: the child is detached, its later failure reported once", async () => {
   const reports: unknown[] = [];
-  const rt = new Runtime({ onUnhandledError: (error) => reports.push(error) });
-  const handle = rt.spawn(
+  const rt = new Runtime({ clock: "virtual", onUnhandledError: (error) => reports.push(error) });
+  await rt.run(
     future(function* () {
-      yield* ticks(1);
-      throw new Error("unread");
+      const child = rt.spawn(
+        future(function* () {
+          yield* sleep(50);
+          throw new Error("after the parent");
+        }),
+      );
+      const parent = rt.spawn(
+        future(function* () {
+          yield* child;
+        }),
+      );
+      yield* sleep(10);
+      parent.abort();
+      yield* parent.catch(() => undefined);
+      assert.equal(reports.length, 0, "the child has not failed yet");
+      yield* sleep(100);
     }),
   );
-  const waiting = new MockTask(handle);
-  assertPending(waiting.poll());
-  await rt.run(ticks(3));
-  assert.ok(waiting.isWoken(), "the failure woke the wait");
-  waiting.drop();
-  assert.equal(reports.length, 0, "the wait ended; the handle may still be read");
-  handle.drop();
-  assert.equal(reports.length, 1, "dropping the handle itself detaches: reported now");
-  handle.drop();
-  assert.equal(reports.length, 1);
+  assert.equal(reports.length, 1, "nobody can read the child's failure: reported");
+  assert.equal((reports[0] as Error).message, "after the parent");
 });
 
 test("onUnhandledError: 'shutdown' stops the runtime", async () => {
