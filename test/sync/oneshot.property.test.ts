@@ -32,6 +32,7 @@ import {
   expectPending,
   expectReady,
   fcParams,
+  type Outcome,
   pick,
   plain,
   recent,
@@ -127,6 +128,28 @@ const step = checkedBy(checkInvariants);
 const otherWaits = (task: MockTask<V> | undefined, parked: boolean | undefined) =>
   parked === true && task !== undefined && !task.isWoken();
 
+/**
+ * The model's rule for a receive, by the receiver itself or by a `recv()` wait: the value if one
+ * is stored, the end if none can come (the sender gone, or the receiver closed: tokio reports the
+ * end at once), else Pending. True when the receive completed.
+ */
+function modelReceive(w: World, out: Outcome<V>, what: string): boolean {
+  if (w.stored !== null) {
+    assert.equal(expectReady(out, what), w.stored);
+    w.received = w.stored;
+    w.stored = null;
+    w.rxDone = true;
+    return true;
+  }
+  if (w.senderGone || w.receiverClosed) {
+    expectError(out, ChannelClosed, `${what} with no value to come; ${where(w)}`);
+    w.rxDone = true;
+    return true;
+  }
+  expectPending(out, what);
+  return false;
+}
+
 function pollRx(w: World): void {
   const out = attempt(() => w.rxTask.poll());
   w.log.push(`poll rx -> ${show(out)}`);
@@ -134,25 +157,10 @@ function pollRx(w: World): void {
     expectError(out, ChannelReceiverBusy, `poll rx while a recv() of another task waits`);
     return;
   }
-  w.rxParked = false;
-  if (w.stored !== null) {
-    assert.equal(expectReady(out, "poll rx"), w.stored);
-    w.received = w.stored;
-    w.stored = null;
-    w.rxDone = true;
-  } else if (w.senderGone) {
-    expectError(out, ChannelClosed, `poll rx with the sender gone; ${where(w)}`);
-    w.rxDone = true;
-  } else if (w.receiverClosed) {
-    // Closed, nothing sent, and nothing can be sent any more: tokio reports the end at once.
-    expectError(out, ChannelClosed, `poll rx after rx.close() (no value can come); ${where(w)}`);
-    w.rxDone = true;
-  } else {
-    expectPending(out, "poll rx");
-    w.rxParked = true;
-    return;
+  w.rxParked = !modelReceive(w, out, "poll rx");
+  if (!w.rxParked) {
+    assert.equal(w.rxTask.wakerRefCount, 0, "the receiver completed holding a waker");
   }
-  assert.equal(w.rxTask.wakerRefCount, 0, "the receiver completed holding a waker");
 }
 
 function pollWait(w: World): void {
@@ -164,21 +172,11 @@ function pollWait(w: World): void {
     w.wait = null;
     return;
   }
-  if (w.stored !== null) {
-    assert.equal(expectReady(out, "poll recv()"), w.stored);
-    w.received = w.stored;
-    w.stored = null;
-    w.rxDone = true;
-  } else if (w.senderGone || w.receiverClosed) {
-    expectError(out, ChannelClosed, `poll recv() with no value to come; ${where(w)}`);
-    w.rxDone = true;
-  } else {
-    expectPending(out, "poll recv()");
-    wait.parked = true;
-    return;
+  wait.parked = !modelReceive(w, out, "poll recv()");
+  if (!wait.parked) {
+    assert.equal(wait.task.wakerRefCount, 0, "recv() completed holding a waker");
+    w.wait = null;
   }
-  assert.equal(wait.task.wakerRefCount, 0, "recv() completed holding a waker");
-  w.wait = null;
 }
 
 function pollClosed(w: World, op: ClosedOp): void {
