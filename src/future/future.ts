@@ -192,6 +192,21 @@ export interface AwaiterOwner {
 }
 
 /**
+ * The completed iterator result of every `yield*` of a {@link SelfAwaitingFuture} that is not its
+ * own result object: one shared object whose `value` is overwritten by each completion and read
+ * at once by the `yield*` that called `next()`. Its `done` is on the prototype, where V8 folds the
+ * load to a constant (see "Numeric `done`" on {@link Await}). The generator driver clears `value`
+ * when the generator stops ({@link leaveAsyncBlock}), so that the last output is not kept alive.
+ * A result object per completion (as before) was an allocation per message for channel receives.
+ */
+class SharedDone {
+  declare readonly done: true;
+  value: unknown = undefined;
+}
+Object.defineProperty(SharedDone.prototype, "done", { value: true });
+const SHARED_DONE = new SharedDone();
+
+/**
  * The generator async block being resumed right now and its context, so that `yield* fut` can poll
  * `fut` at once: a ready future then costs a call instead of a generator suspension. Set by the
  * generator driver around `gen.next()`/`gen.throw()`; `null` outside. Fields of a const object,
@@ -215,6 +230,8 @@ export function enterAsyncBlock(
 export function leaveAsyncBlock(previous: AwaiterOwner | null, previousCx: Context | null): void {
   active.block = previous;
   active.cx = previousCx;
+  // The generator read what the shared result carried, if anything: do not keep it alive.
+  SHARED_DONE.value = undefined;
 }
 
 /** @internal The context of the block being resumed, to restore after a nested one. */
@@ -267,6 +284,12 @@ const POLLED_PENDING = 2;
  * once more if not). See {@link repollAwaiter}.
  */
 const REPOLL = 3;
+/**
+ * `SelfAwaitingFuture.stage`: a `yield*` of the future completed through its `next()` (the
+ * generator has its output). Nothing of the runtime refers to it any more, so its owner may reuse
+ * the object for its next future of the same kind: see "Spent futures" on {@link SelfAwaitingFuture}.
+ */
+const SPENT = 4;
 
 /**
  * @internal Has the block's awaiter, which a `yield*` left waiting ({@link takePolledPending}
@@ -303,8 +326,8 @@ export function repollAwaiter(block: AwaiterOwner): void {
  * integers with one comparison, but a boolean field with its generic truthiness check (~10
  * instructions at every `yield*`: a boolean field is typed as "any heap object"). A result whose
  * `done` never changes keeps it on its prototype instead, where the load folds to a constant
- * (`DoneWith`). Measured in the throughput benchmark: 573 instructions per message before, 556
- * with the shared `undefined` result on a `DoneWith` (it was a frozen literal), 542 with the
+ * (`SharedDone`). Measured in the throughput benchmark: 573 instructions per message before, 556
+ * with the shared `undefined` result on a `DoneWith` (now `SharedDone`) (it was a frozen literal), 542 with the
  * receive's numeric `done`.
  */
 export class Await {
@@ -376,39 +399,21 @@ const finishYield = <I extends YieldState>(it: I, value: unknown): I => {
 };
 
 /**
- * A completed iterator result whose `done` is on the prototype, where V8 folds the load to a
- * constant: see "Numeric `done`" on {@link Await}.
+ * The iterator result that completes a `yield*` with `value`, for a future that is not its own
+ * result object ({@link SelfAwaitingFuture} without `done`/`value` fields of its own): the shared
+ * {@link SharedDone}, valid until the caller's next step.
  */
-class DoneWith {
-  declare readonly done: true;
-  constructor(readonly value: unknown) {}
-}
-Object.defineProperty(DoneWith.prototype, "done", { value: true });
-/** Local alias for the hot path: see "Hot imports" on Future. */
-const DoneWithClass = DoneWith;
-
-/** The iterator result of a `yield*` whose output is `undefined`: shared, never written. */
-const DONE_VOID = new DoneWithClass(undefined);
+const doneWith = (value: unknown): IteratorResult<never, unknown> => {
+  if (value === undefined) return DONE_VOID;
+  SHARED_DONE.value = value;
+  return SHARED_DONE as IteratorResult<never, unknown>;
+};
 
 /**
- * The iterator result that completes a `yield*` with `value`, for a future that is not its own
- * result object ({@link SelfAwaitingFuture} without `done`/`value` fields of its own).
+ * The result for the output `undefined` (a send's), never written: the common case skips the
+ * store into the shared one (a write barrier when V8 does not know the value).
  */
-const doneWith = (value: unknown): IteratorResult<never, unknown> =>
-  value === undefined ? DONE_VOID : new DoneWithClass(value);
-
-/** {@link settleYield} for a future that is not its own result object: see {@link doneWith}. */
-const settleYieldResult = <I extends { stage: number }>(
-  it: I,
-  r: unknown,
-): I | IteratorResult<never, unknown> => {
-  if (typeof r === "symbol" && r === Pending) {
-    // Typed Pending test: see `Pending`.
-    it.stage = POLLED_PENDING;
-    return it;
-  }
-  return doneWith(r);
-};
+const DONE_VOID = new SharedDone() as IteratorResult<never, unknown>;
 
 /**
  * @internal The steps of the `yield*` protocol, for the subclasses of {@link SelfAwaitingFuture}
@@ -418,11 +423,12 @@ const settleYieldResult = <I extends { stage: number }>(
  */
 export const yieldSteps = {
   FRESH,
+  POLLED_PENDING,
+  SPENT,
   startYield,
   settleYield,
   finishYield,
   doneWith,
-  settleYieldResult,
 } as const;
 
 /** Throws when `value` is not a future; `where` names the API for the message. */
@@ -662,12 +668,21 @@ inheritFrom(FinallyFuture, Future);
  * themselves. A subclass in the ordinary sense works the same.
  *
  * Two kinds of subclass. One is its own completed result: it declares `done` and `value` fields,
- * sets them (`false`, itself) in its constructor, and uses `settleYield`/`finishYield`, as the
- * channel's receive does. The other has no such fields (`done` is `false` on the prototype) and
- * completes with a separate result object, `doneWith`/`settleYieldResult`, shared when the output
- * is `undefined`: two fields fewer per future, as the channel's send does. Its `next` returns
- * `{ done: false, value: this }` when it must not poll (`startYield` gave `null`), since the
- * driver then reads the future from `value`.
+ * sets them (`false`, itself) in its constructor, and uses `settleYield`/`finishYield`. The other
+ * has no such fields (`done` is `false` on the prototype) and completes with the shared result
+ * object, `doneWith`: two fields fewer per future, as the channel's send and
+ * receive do. Its `next` returns `{ done: false, value: this }` when it must not poll
+ * (`startYield` gave `null`), since the driver then reads the future from `value`.
+ *
+ * Spent futures: once a `yield*` of the future has completed through its `next()` (stage
+ * `SPENT`), the generator has its output and the driver holds no reference to it (it forgets the
+ * future it waited on before resuming the generator). Its owner may then reuse the object for the
+ * next future of the same kind, as the channel's send and receive do, so that a loop of
+ * `yield* tx.send(v)` or `yield* rx.recv()` allocates nothing. A future completed any other way (by
+ * `join`, `select`, a `map`, a manual poll) or dropped is never reused: a combinator may still
+ * refer to it. Whoever kept a reference to a spent future must not poll or drop it again (Rust's
+ * `.await` consumes the future; here the owner's documentation says so): the object may by then
+ * be another wait.
  *
  * Subclasses must not use the names `done`, `value` and `stage` for other state. A second
  * `yield*` of the same future goes through a fresh {@link Await} (and polling a completed future
@@ -675,7 +690,7 @@ inheritFrom(FinallyFuture, Future);
  */
 export abstract class SelfAwaitingFuture<T> extends Future<T> {
   // Fields declared and assigned in the constructor: see "Hot constructors" on Future.
-  /** @internal FRESH, STARTED or POLLED_PENDING, as {@link Await.stage}. */
+  /** @internal FRESH, STARTED or POLLED_PENDING, as {@link Await.stage}, or SPENT. */
   declare stage: number;
   /**
    * @internal Iterator result: `false` on the prototype, so that a future returned as the

@@ -3,8 +3,8 @@
  * receives). The driver must treat it exactly as a future behind the shared awaiter: polled in
  * line once, never polled twice for one wake, dropped on cancellation, and a second `yield*` of a
  * finished one is a contract error, not a stale value. Both kinds run every test: one that is its
- * own completed result (`done`/`value` fields, as `recv`), and one that completes with a separate
- * result object (as `send`).
+ * own completed result (`done`/`value` fields, as a semaphore's acquire), and one that completes
+ * with the shared result object and is then spent (as a channel's `send` and `recv`).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -22,7 +22,7 @@ import {
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
 import { Leaf } from "./leaf.js";
 
-const { FRESH, doneWith, finishYield, settleYield, settleYieldResult, startYield } = yieldSteps;
+const { FRESH, POLLED_PENDING, SPENT, doneWith, finishYield, settleYield, startYield } = yieldSteps;
 
 /** A self-awaiting leaf completed from outside, counting polls and drops. */
 abstract class SelfLeaf<T> extends SelfAwaitingFuture<T> {
@@ -79,12 +79,23 @@ class OwnResultLeaf<T> extends SelfLeaf<T> {
   }
 }
 
-/** Completes with a separate result object, as `Sender.send`. */
+/** Completes with the shared result object and is then spent, as `Sender.send`. */
 class SharedResultLeaf<T> extends SelfLeaf<T> {
   override next(sent?: unknown): unknown {
-    if (this.stage !== FRESH) return doneWith(sent);
+    if (this.stage !== FRESH) return this.spend(sent);
     const cx = startYield(this);
-    return cx === null ? { done: false, value: this } : settleYieldResult(this, this.poll(cx));
+    if (cx === null) return { done: false, value: this };
+    const r = this.poll(cx);
+    if (r === Pending) {
+      this.stage = POLLED_PENDING;
+      return this;
+    }
+    return this.spend(r);
+  }
+
+  private spend(output: unknown): unknown {
+    this.stage = SPENT;
+    return doneWith(output);
   }
 }
 
