@@ -7,10 +7,13 @@
  * - `native`, `waker`, `effect`: the `ping-pong-oneshot` workload's implementations (a request
  *   over a capacity-1 channel, the reply on a new one-shot channel each time);
  * - `minimal`: `bench/support/minimal-executor.ts` (generators, `yield*` of a future that polls,
- *   a FIFO ready queue drained in a microtask) with two one-slot mailboxes: the pinger puts `i`
- *   into one, the ponger takes it and puts `i + 1` into the other. No capacity, close, budget,
- *   fairness, error isolation or cancellation; one small future allocated per take. It is the
- *   least a round trip of two task switches costs in this model, whatever the channel.
+ *   a FIFO ready queue drained in a microtask) doing what the workload does and nothing more: the
+ *   pinger makes a new one-slot reply mailbox per round trip (the one-shot channel) and puts a
+ *   request `{ value: i, reply }` into a request mailbox; the ponger takes it and puts `i + 1`
+ *   into the reply mailbox. So it allocates what the workload's other ways allocate per round
+ *   trip (a reply channel and a request) and nothing else: a mailbox is its own take future. No
+ *   capacity, close, budget, fairness, error isolation or cancellation. It is the least this
+ *   workload costs in this model, whatever the channel.
  * Each child reports the median CPU ns per round trip of 9 counted runs (2 warm-up runs first);
  * the parent prints the median of its 5 children per way, and what "10x faster than Effect" asks
  * of a round trip next to what the bare model takes.
@@ -32,14 +35,19 @@ const WARMUP_RUNS = 2;
 const COUNTED_RUNS = 9;
 const CHILDREN_PER_WAY = 5;
 
+/** A request of the minimal way: the value and the mailbox to put the reply into. */
+interface MinimalRequest {
+  readonly value: number;
+  readonly reply: MinimalMailbox<number>;
+}
+
 function* minimalPonger(
-  requests: MinimalMailbox<number>,
-  replies: MinimalMailbox<number>,
+  requests: MinimalMailbox<MinimalRequest>,
   n: number,
 ): Generator<MinimalFuture<unknown>, void, unknown> {
   for (let i = 0; i < n; i++) {
-    const value = (yield* requests.take()) as number;
-    replies.put(value + 1);
+    const request = (yield* requests.take()) as MinimalRequest;
+    request.reply.put(request.value + 1);
   }
 }
 
@@ -47,13 +55,13 @@ function* minimalPinger(
   executor: MinimalExecutor,
   n: number,
 ): Generator<MinimalFuture<unknown>, number, unknown> {
-  const requests = new MinimalMailbox<number>();
-  const replies = new MinimalMailbox<number>();
-  void executor.spawn(minimalPonger(requests, replies, n));
+  const requests = new MinimalMailbox<MinimalRequest>();
+  void executor.spawn(minimalPonger(requests, n));
   let ok = 0;
   for (let i = 0; i < n; i++) {
-    requests.put(i);
-    if ((yield* replies.take()) === i + 1) ok++;
+    const reply = new MinimalMailbox<number>();
+    requests.put({ value: i, reply });
+    if ((yield* reply.take()) === i + 1) ok++;
   }
   return ok;
 }

@@ -133,9 +133,10 @@ export class MinimalYield extends MinimalFuture<void> {
 /**
  * A one-slot mailbox between two minimal tasks, the least a message between tasks can cost in this
  * model: `put` stores the value and wakes the task waiting in `take()`, if any. No capacity, close,
- * fairness or budget: the caller never puts into a full box.
+ * fairness or budget: the caller never puts into a full box. The box is its own `take()` future
+ * (one waiting task at most), so taking allocates nothing.
  */
-export class MinimalMailbox<T> {
+export class MinimalMailbox<T> extends MinimalFuture<T> {
   full = false;
   value: T | undefined = undefined;
   waiting: MinimalTask | null = null;
@@ -150,27 +151,19 @@ export class MinimalMailbox<T> {
     }
   }
 
-  /** A future of the next value put. */
-  take(): MinimalTake<T> {
-    return new MinimalTake(this);
-  }
-}
-
-/** `MinimalMailbox.take()`: the value if one is there, else waits for `put`. */
-class MinimalTake<T> extends MinimalFuture<T> {
-  constructor(private readonly box: MinimalMailbox<T>) {
-    super();
+  /** A future of the next value put: the box itself. */
+  take(): MinimalFuture<T> {
+    return this;
   }
 
   poll(task: MinimalTask): T | typeof PENDING {
-    const box = this.box;
-    if (!box.full) {
-      box.waiting = task;
+    if (!this.full) {
+      this.waiting = task;
       return PENDING;
     }
-    const value = box.value as T;
-    box.full = false;
-    box.value = undefined;
+    const value = this.value as T;
+    this.full = false;
+    this.value = undefined;
     return value;
   }
 }
