@@ -11,7 +11,8 @@ import * as Budget from "../runtime/budget.js";
 import { HeldWaker } from "../runtime/held-waker.js";
 import { ReadyQueue } from "../runtime/ready-queue.js";
 import type { Context } from "../task/context.js";
-import { OutOfRangeError } from "../task/errors.js";
+import * as Debug from "../task/debug.js";
+import { OutOfRangeError, WakerContractError } from "../task/errors.js";
 import { Done, Pending as PendingExport, type Poll } from "../task/poll.js";
 import { ChannelClosed, ChannelFull, ChannelReceiverBusy } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -19,7 +20,20 @@ import { Waiter, WaitList } from "./wait-list.js";
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
 const { consumeBudget } = Budget;
+const { debugFlag } = Debug;
 const { FRESH, POLLED_PENDING, SPENT, doneWith, startYield } = yieldSteps;
+
+/**
+ * Debug mode's error for dropping a spent send or receive future. Outside debug mode the channel
+ * may have reused the object by then, and the drop would cancel another wait; in debug mode the
+ * channel does not keep the futures it makes for reuse, so the drop is caught instead (as a
+ * waker used after `wake()` is).
+ */
+function droppedWhenSpent(fut: { describe(): string }): WakerContractError {
+  return new WakerContractError(
+    `${fut.describe()} dropped after the yield* that awaited it completed; the channel reuses such a future for its next call (outside debug mode), so this drop could cancel another wait: do not keep the future (or bind it with \`using\`) past its yield*`,
+  );
+}
 
 /** A spent send future kept by its channel: `Send`, seen from `Chan`. */
 interface SpareSend<T> {
@@ -205,7 +219,9 @@ export class Sender<T> {
    * Single use: once a `yield*` of the future has completed, the channel may return the same
    * object from a later `send` (so that sending allocates nothing in steady state). Do not keep
    * it to poll or drop after that `yield*`; as with Rust's `.await`, the future is used up. A
-   * future awaited any other way (`select`, `join`, `map`) is never reused.
+   * future awaited any other way (`select`, `join`, `map`) is never reused. In debug mode
+   * (`setDebugMode`), a future made then is never reused, and dropping it once spent throws
+   * `WakerContractError`.
    */
   send(value: T): Future<void> {
     this.check(value);
@@ -216,7 +232,8 @@ export class Sender<T> {
       return spare as unknown as Future<void>;
     }
     const fut = new Send(chan, value);
-    chan.spareSend = fut;
+    // In debug mode a new future is not kept for reuse (checked here, off the per-message path).
+    chan.spareSend = debugFlag.on === false ? fut : null;
     return fut as unknown as Future<void>;
   }
 
@@ -412,7 +429,8 @@ export class Receiver<T> {
    * Single use: once a `yield*` of the future has completed, the channel may return the same
    * object from a later `recv` (so that receiving allocates nothing in steady state). Do not keep
    * it to poll or drop after that `yield*`; as with Rust's `.await`, the future is used up. A
-   * future awaited any other way (`select`, `join`, `map`) is never reused.
+   * future awaited any other way (`select`, `join`, `map`) is never reused. In debug mode, a
+   * future made then is never reused, and dropping it once spent throws `WakerContractError`.
    */
   recv(): Future<T> {
     const chan = this.chan;
@@ -422,7 +440,7 @@ export class Receiver<T> {
       return spare as unknown as Future<T>;
     }
     const fut = new Recv(chan);
-    chan.spareRecv = fut;
+    chan.spareRecv = debugFlag.on === false ? fut : null;
     return fut as unknown as Future<T>;
   }
 
@@ -651,7 +669,10 @@ const Send = class Send<T> implements InheritedFuture<void | Permit<T>> {
 
   drop(): void {
     const waiter = this.waiter;
-    if (waiter === SEND_FINISHED) return;
+    if (waiter === SEND_FINISHED) {
+      if (this.stage === SPENT && debugFlag.on === true) throw droppedWhenSpent(this);
+      return;
+    }
     this.waiter = SEND_FINISHED;
     if (this.message !== RESERVE) this.message = undefined as T;
     if (waiter === null) return;
@@ -803,6 +824,7 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
 
   override drop(): void {
     if (this.state !== FINISHED) this.finish();
+    else if (this.stage === SPENT && debugFlag.on === true) throw droppedWhenSpent(this);
   }
 }
 
@@ -963,7 +985,9 @@ function checkCapacity(capacity: unknown): number {
 /**
  * A bounded multi-producer, single-consumer channel: `const [tx, rx] = channel<T>(capacity)`. At
  * most `capacity` messages are buffered; `send` waits for room (backpressure), in FIFO order among
- * senders. Messages from one sender arrive in the order sent.
+ * senders. Messages from one sender arrive in the order sent. A loop of `yield* tx.send(v)` and
+ * `yield* rx.recv()` allocates nothing per message in steady state: the channel reuses a send or
+ * receive future once its `yield*` has completed (see `Sender.send`, "Single use").
  *
  * @example
  * ```ts

@@ -6,6 +6,13 @@
  */
 export let debugMode: boolean = readDebugFromEnvironment();
 
+/**
+ * @internal {@link debugMode} as the field of a const object, for checks on hot paths: V8 (Node
+ * 20) checks an imported `let` binding for initialization on every read (see "Hot imports" on
+ * Future). Kept equal to `debugMode` by {@link setDebugMode}.
+ */
+export const debugFlag: { on: boolean } = { on: debugMode };
+
 function readDebugFromEnvironment(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
     ?.env;
@@ -22,4 +29,5 @@ function readDebugFromEnvironment(): boolean {
  */
 export function setDebugMode(on: boolean): void {
   debugMode = on;
+  debugFlag.on = on;
 }

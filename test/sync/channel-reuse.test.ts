@@ -17,7 +17,9 @@ import {
   join,
   Runtime,
   select,
+  setDebugMode,
   unboundedChannel,
+  WakerContractError,
   yieldNow,
 } from "../../src/index.js";
 import { assertReady, MockTask } from "../../src/testing/index.js";
@@ -231,3 +233,52 @@ test("neither a spare future nor the shared yield* result keeps a message alive"
   assert.equal(rx.isEmpty(), true);
   tx.drop();
 });
+
+test("in debug mode nothing is reused, and dropping a spent future throws WakerContractError", async () => {
+  setDebugMode(true);
+  try {
+    const [tx, rx] = channel<number>(4);
+    let spentSend: Future<void> | null = null;
+    let spentRecv: Future<number> | null = null;
+    await run(function* () {
+      const send = tx.send(1);
+      yield* send;
+      spentSend = send;
+      assert.notEqual(tx.send(2), send);
+      const recv = rx.recv();
+      assert.equal(yield* recv, 1);
+      spentRecv = recv;
+      assert.notEqual(rx.recv(), recv);
+    });
+    const sendDrop = thrownBy(() => (spentSend as Future<void> | null)?.drop());
+    assert.ok(sendDrop instanceof WakerContractError);
+    assert.match(
+      sendDrop.message,
+      /Sender\.send dropped after the yield\* that awaited it completed/,
+    );
+    const recvDrop = thrownBy(() => (spentRecv as Future<number> | null)?.drop());
+    assert.ok(recvDrop instanceof WakerContractError);
+    assert.match(recvDrop.message, /Receiver\.recv dropped after/);
+    // A future that completed any other way, or was dropped before, may be dropped again.
+    const [tx2, rx2] = channel<number>(1);
+    tx2.trySend(3);
+    const manual = rx2.recv();
+    assert.equal(assertReady(new MockTask(manual).poll()), 3);
+    manual.drop();
+    const unpolled = tx2.send(4);
+    unpolled.drop();
+    unpolled.drop();
+  } finally {
+    setDebugMode(false);
+  }
+});
+
+/** What `fn` threw (`null` if nothing). */
+function thrownBy(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return null;
+}
