@@ -409,6 +409,41 @@ const doneWith = (value: unknown): IteratorResult<never, unknown> => {
   return SHARED_DONE as IteratorResult<never, unknown>;
 };
 
+/** {@link settleYield} for a future that is not its own result object: see {@link doneWith}. */
+const settleYieldResult = <I extends { stage: number }>(
+  it: I,
+  r: unknown,
+): I | IteratorResult<never, unknown> => {
+  if (typeof r === "symbol" && r === Pending) {
+    // Typed Pending test: see `Pending`.
+    it.stage = POLLED_PENDING;
+    return it;
+  }
+  return doneWith(r);
+};
+
+/**
+ * The `yield*` of `it` completes with `output`: `it` is spent (see "Spent futures" on
+ * {@link SelfAwaitingFuture}).
+ */
+const spendYield = (it: { stage: number }, output: unknown): IteratorResult<never, unknown> => {
+  it.stage = SPENT;
+  return doneWith(output);
+};
+
+/** {@link settleYieldResult} for a future that is spent when its `yield*` completes. */
+const settleSpent = <I extends { stage: number }>(
+  it: I,
+  r: unknown,
+): I | IteratorResult<never, unknown> => {
+  if (typeof r === "symbol" && r === Pending) {
+    // Typed Pending test: see `Pending`.
+    it.stage = POLLED_PENDING;
+    return it;
+  }
+  return spendYield(it, r);
+};
+
 /**
  * The result for the output `undefined` (a send's), never written: the common case skips the
  * store into the shared one (a write barrier when V8 does not know the value).
@@ -429,6 +464,9 @@ export const yieldSteps = {
   settleYield,
   finishYield,
   doneWith,
+  settleYieldResult,
+  spendYield,
+  settleSpent,
 } as const;
 
 /** Throws when `value` is not a future; `where` names the API for the message. */
@@ -670,7 +708,7 @@ inheritFrom(FinallyFuture, Future);
  * Two kinds of subclass. One is its own completed result: it declares `done` and `value` fields,
  * sets them (`false`, itself) in its constructor, and uses `settleYield`/`finishYield`. The other
  * has no such fields (`done` is `false` on the prototype) and completes with the shared result
- * object, `doneWith`: two fields fewer per future, as the channel's send and
+ * object, `doneWith`/`settleYieldResult` (`spendYield`/`settleSpent` if it is then spent): two fields fewer per future, as the channel's send and
  * receive do. Its `next` returns `{ done: false, value: this }` when it must not poll
  * (`startYield` gave `null`), since the driver then reads the future from `value`.
  *

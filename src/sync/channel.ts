@@ -21,7 +21,8 @@ import { Waiter, WaitList } from "./wait-list.js";
 const Pending: typeof PendingExport = PendingExport;
 const { consumeBudget } = Budget;
 const { debugFlag } = Debug;
-const { FRESH, POLLED_PENDING, SPENT, doneWith, startYield } = yieldSteps;
+const { FRESH, SPENT, doneWith, settleSpent, settleYieldResult, spendYield, startYield } =
+  yieldSteps;
 
 /**
  * Debug mode's error for dropping a spent send or receive future. Outside debug mode the channel
@@ -609,24 +610,14 @@ const Send = class Send<T> implements InheritedFuture<void | Permit<T>> {
     this.message = message;
   }
 
-  /** @internal The `yield*` protocol, written out here: see SelfAwaitingFuture. */
+  /**
+   * @internal The `yield*` protocol, written out here: see SelfAwaitingFuture. Completing it
+   * spends the future, for the channel to reuse (see "Reused futures" on Chan).
+   */
   next(sent?: unknown): unknown {
-    if (this.stage !== FRESH) return this.spend(sent);
+    if (this.stage !== FRESH) return spendYield(this, sent);
     const cx = startYield(this);
-    if (cx === null) return { done: false, value: this };
-    const r = this.poll(cx);
-    // Typed Pending test: see `Pending`.
-    if (typeof r === "symbol" && r === Pending) {
-      this.stage = POLLED_PENDING;
-      return this;
-    }
-    return this.spend(r);
-  }
-
-  /** The `yield*` completes with `output`: this future is spent (see "Reused futures" on Chan). */
-  private spend(output: unknown): unknown {
-    this.stage = SPENT;
-    return doneWith(output);
+    return cx === null ? { done: false, value: this } : settleSpent(this, this.poll(cx));
   }
 
   poll(cx: Context): Poll<void | Permit<T>> {
@@ -856,24 +847,14 @@ const Recv = class Recv<T> implements InheritedFuture<T> {
     this.state = IDLE;
   }
 
-  /** @internal The `yield*` protocol, written out here: see SelfAwaitingFuture. */
+  /**
+   * @internal The `yield*` protocol, written out here: see SelfAwaitingFuture. Completing it
+   * spends the future, for the channel to reuse (see "Reused futures" on Chan).
+   */
   next(sent?: unknown): unknown {
-    if (this.stage !== FRESH) return this.spend(sent);
+    if (this.stage !== FRESH) return spendYield(this, sent);
     const cx = startYield(this);
-    if (cx === null) return { done: false, value: this };
-    const r = this.poll(cx);
-    // Typed Pending test: see `Pending`.
-    if (typeof r === "symbol" && r === Pending) {
-      this.stage = POLLED_PENDING;
-      return this;
-    }
-    return this.spend(r);
-  }
-
-  /** The `yield*` completes with `message`: this future is spent, for the channel's next `recv`. */
-  private spend(message: unknown): unknown {
-    this.stage = SPENT;
-    return doneWith(message);
+    return cx === null ? { done: false, value: this } : settleSpent(this, this.poll(cx));
   }
 
   poll(cx: Context): Poll<T> {
@@ -915,14 +896,7 @@ const RecvMany = class RecvMany<T> implements InheritedFuture<T[]> {
   next(sent?: unknown): unknown {
     if (this.stage !== FRESH) return doneWith(sent);
     const cx = startYield(this);
-    if (cx === null) return { done: false, value: this };
-    const r = this.poll(cx);
-    // Typed Pending test: see `Pending`.
-    if (typeof r === "symbol" && r === Pending) {
-      this.stage = POLLED_PENDING;
-      return this;
-    }
-    return doneWith(r);
+    return cx === null ? { done: false, value: this } : settleYieldResult(this, this.poll(cx));
   }
 
   poll(cx: Context): Poll<T[]> {

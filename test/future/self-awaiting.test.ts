@@ -22,7 +22,7 @@ import {
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
 import { Leaf } from "./leaf.js";
 
-const { FRESH, POLLED_PENDING, SPENT, doneWith, finishYield, settleYield, startYield } = yieldSteps;
+const { FRESH, finishYield, settleSpent, settleYield, spendYield, startYield } = yieldSteps;
 
 /** A self-awaiting leaf completed from outside, counting polls and drops. */
 abstract class SelfLeaf<T> extends SelfAwaitingFuture<T> {
@@ -82,20 +82,9 @@ class OwnResultLeaf<T> extends SelfLeaf<T> {
 /** Completes with the shared result object and is then spent, as `Sender.send`. */
 class SharedResultLeaf<T> extends SelfLeaf<T> {
   override next(sent?: unknown): unknown {
-    if (this.stage !== FRESH) return this.spend(sent);
+    if (this.stage !== FRESH) return spendYield(this, sent);
     const cx = startYield(this);
-    if (cx === null) return { done: false, value: this };
-    const r = this.poll(cx);
-    if (r === Pending) {
-      this.stage = POLLED_PENDING;
-      return this;
-    }
-    return this.spend(r);
-  }
-
-  private spend(output: unknown): unknown {
-    this.stage = SPENT;
-    return doneWith(output);
+    return cx === null ? { done: false, value: this } : settleSpent(this, this.poll(cx));
   }
 }
 
