@@ -4,7 +4,7 @@ import * as SemaphoreModule from "./semaphore.js";
 import { type AcquireKind, Semaphore } from "./semaphore.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
-const { Acquire } = SemaphoreModule;
+const { makeAcquire } = SemaphoreModule;
 
 /**
  * An async mutual-exclusion lock around a value (tokio's `Mutex`): `lock()` waits, in FIFO order,
@@ -35,9 +35,13 @@ export class Mutex<T> {
    *
    * Cancel safety: dropping a pending `lock()` leaves the queue order of the other waiters
    * intact and never holds the lock.
+   *
+   * Single use: once a `yield*` of the future has completed, the mutex may return the same object
+   * from a later `lock` (see `Semaphore.acquire`): do not keep it to poll or drop after that
+   * `yield*`. The guard is never reused.
    */
   lock(): Future<MutexGuard<T>> {
-    return new Acquire(this.semaphore, 1, this as Mutex<unknown>, LOCK) as unknown as Future<
+    return makeAcquire(this.semaphore, 1, this as Mutex<unknown>, LOCK) as unknown as Future<
       MutexGuard<T>
     >;
   }

@@ -229,6 +229,11 @@ test("Mutex: step-by-step model (MockTask)", () => {
 interface Scenario extends RuntimeScenario {
   /** Per task: the critical sections it enters, each held for that many yields (negative: tryLock). */
   readonly tasks: readonly (readonly number[])[];
+  /**
+   * Every other lock is awaited directly (`yield* mutex.lock()`, not through a Probe): a lock
+   * future spent by its `yield*` is reused by a later lock, so reused and new ones mix.
+   */
+  readonly direct: boolean;
 }
 
 const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
@@ -237,6 +242,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
       minLength: 1,
       maxLength: 5,
     }),
+    direct: fc.boolean(),
   },
   { maxAfter: 12, maxAborts: 3 },
   (s) => s.tasks.length,
@@ -299,6 +305,8 @@ function scenarioTasks(s: Scenario, stats: Stats, spawn: Spawn) {
           const guard = mutex.tryLock();
           if (guard !== undefined) yield* critical(guard, -ticks - 1);
           else yield* yieldNow();
+        } else if (s.direct && nextId % 2 === 0) {
+          yield* critical(yield* mutex.lock(), ticks);
         } else {
           yield* critical(yield* lock(nextId), ticks);
         }

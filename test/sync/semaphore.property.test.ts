@@ -312,6 +312,11 @@ type TaskOp =
 interface Scenario extends RuntimeScenario {
   readonly initial: number;
   readonly tasks: readonly (readonly TaskOp[])[];
+  /**
+   * Every other acquire is awaited directly (`yield* sem.acquire(n)`, not through a Probe): an
+   * acquire spent by its `yield*` is reused by a later one, so reused and new ones mix.
+   */
+  readonly direct: boolean;
 }
 
 const taskOp: fc.Arbitrary<TaskOp> = fc.oneof(
@@ -343,6 +348,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbitrary(
   {
     initial: fc.integer({ min: 1, max: 4 }),
     tasks: fc.array(fc.array(taskOp, { maxLength: 8 }), { minLength: 1, maxLength: 5 }),
+    direct: fc.boolean(),
   },
   { maxAfter: 10, maxAborts: 3 },
   (s) => s.tasks.length,
@@ -433,7 +439,10 @@ function scenarioTasks(s: Scenario, stats: Stats, spawn: Spawn) {
       for (const op of ops) {
         try {
           if (op.k === "acquire") {
-            yield* hold(yield* trackedAcquire(sem, op.n, stats, nextId++), op.hold);
+            const id = nextId++;
+            const acquire =
+              s.direct && id % 2 === 0 ? sem.acquire(op.n) : trackedAcquire(sem, op.n, stats, id);
+            yield* hold(yield* acquire, op.hold);
           } else if (op.k === "try") {
             const permit = sem.tryAcquire(op.n);
             if (permit !== undefined) yield* hold(permit, op.hold);
