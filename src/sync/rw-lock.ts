@@ -1,6 +1,6 @@
 import type { Future } from "../future/future.js";
 import { WakerContractError } from "../task/errors.js";
-import { Semaphore, type SemaphorePermit } from "./semaphore.js";
+import { type AcquireKind, makeAcquire, Semaphore, SemaphorePermit } from "./semaphore.js";
 
 /** Readers allowed at once; a writer takes all of them. */
 const MAX_READERS = 2 ** 30;
@@ -20,7 +20,8 @@ const MAX_READERS = 2 ** 30;
  * ```
  */
 export class RwLock<T> {
-  private readonly semaphore = new Semaphore(MAX_READERS);
+  /** @internal */
+  readonly semaphore = new Semaphore(MAX_READERS);
   /** @internal */
   data: T;
 
@@ -32,18 +33,31 @@ export class RwLock<T> {
    * A future of a read guard.
    *
    * Cancel safety: dropping a pending `read()` holds nothing and keeps the others' order.
+   *
+   * Single use: once a `yield*` of the future has completed, the lock may return the same object
+   * from a later `read` or `write` (see `Semaphore.acquire`): do not keep it to poll or drop
+   * after that `yield*`. The guard is never reused.
    */
   read(): Future<RwLockGuard<T>> {
-    return this.semaphore.acquire(1).map((permit) => new RwLockGuard(this, permit, false));
+    return makeAcquire(this.semaphore, 1, this as RwLock<unknown>, READ) as unknown as Future<
+      RwLockGuard<T>
+    >;
   }
 
   /**
    * A future of the write guard.
    *
    * Cancel safety: dropping a pending `write()` holds nothing and keeps the others' order.
+   *
+   * Single use: as `read()`.
    */
   write(): Future<RwLockGuard<T>> {
-    return this.semaphore.acquire(MAX_READERS).map((permit) => new RwLockGuard(this, permit, true));
+    return makeAcquire(
+      this.semaphore,
+      MAX_READERS,
+      this as RwLock<unknown>,
+      WRITE,
+    ) as unknown as Future<RwLockGuard<T>>;
   }
 
   /** A read guard if no writer holds or awaits the lock; `undefined` otherwise. */
@@ -134,3 +148,15 @@ export class RwLockGuard<T> {
     if (this.released) throw new WakerContractError("RwLock guard used after release()");
   }
 }
+
+/** What a granted `read()` makes: a read guard over the permit (see `AcquireKind`). */
+const READ: AcquireKind<RwLockGuard<unknown>, RwLock<unknown>> = {
+  grant: (lock, n) => new RwLockGuard(lock, new SemaphorePermit(lock.semaphore, n), false),
+  label: () => "RwLock.read",
+};
+
+/** What a granted `write()` makes: the write guard over every permit. */
+const WRITE: AcquireKind<RwLockGuard<unknown>, RwLock<unknown>> = {
+  grant: (lock, n) => new RwLockGuard(lock, new SemaphorePermit(lock.semaphore, n), true),
+  label: () => "RwLock.write",
+};

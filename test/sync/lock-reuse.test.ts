@@ -12,6 +12,7 @@ import {
   future,
   Mutex,
   Runtime,
+  RwLock,
   Semaphore,
   SemaphoreClosed,
   select,
@@ -51,6 +52,28 @@ test("a loop of yield* lock and yield* acquire reuses one future each", async ()
   assert.equal(locks.size, 1);
   assert.equal(acquires.size, 1);
   assert.equal(mutex.tryLock()?.value, 20);
+});
+
+test("an RwLock's read and write reuse one future between them", async () => {
+  const lock = new RwLock(0);
+  const futures = new Set<object>();
+  await run(function* () {
+    for (let i = 0; i < 10; i++) {
+      const read = lock.read();
+      futures.add(read);
+      const reader = yield* read;
+      assert.equal(reader.writable, false);
+      reader.release();
+      const write = lock.write();
+      futures.add(write);
+      assert.equal(write.describe(), "RwLock.write");
+      const writer = yield* write;
+      writer.value++;
+      writer.release();
+    }
+  });
+  assert.equal(futures.size, 1);
+  assert.equal(lock.tryRead()?.value, 10);
 });
 
 test("contended: tasks taking turns on a mutex share a few acquires, and keep FIFO order", async () => {
