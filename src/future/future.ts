@@ -409,18 +409,24 @@ const doneWith = (value: unknown): IteratorResult<never, unknown> => {
   return SHARED_DONE as IteratorResult<never, unknown>;
 };
 
+/**
+ * After the in-line poll of a `yield*`: `true` if it was `Pending`, which is then flagged for the
+ * driver (`it` is what the `yield*` yields); `false` if `r` is the output.
+ */
+const flaggedPending = (it: { stage: number }, r: unknown): boolean => {
+  // Typed Pending test: see `Pending`.
+  if (typeof r === "symbol" && r === Pending) {
+    it.stage = POLLED_PENDING;
+    return true;
+  }
+  return false;
+};
+
 /** {@link settleYield} for a future that is not its own result object: see {@link doneWith}. */
 const settleYieldResult = <I extends { stage: number }>(
   it: I,
   r: unknown,
-): I | IteratorResult<never, unknown> => {
-  if (typeof r === "symbol" && r === Pending) {
-    // Typed Pending test: see `Pending`.
-    it.stage = POLLED_PENDING;
-    return it;
-  }
-  return doneWith(r);
-};
+): I | IteratorResult<never, unknown> => (flaggedPending(it, r) ? it : doneWith(r));
 
 /**
  * The `yield*` of `it` completes with `output`: `it` is spent (see "Spent futures" on
@@ -435,14 +441,7 @@ const spendYield = (it: { stage: number }, output: unknown): IteratorResult<neve
 const settleSpent = <I extends { stage: number }>(
   it: I,
   r: unknown,
-): I | IteratorResult<never, unknown> => {
-  if (typeof r === "symbol" && r === Pending) {
-    // Typed Pending test: see `Pending`.
-    it.stage = POLLED_PENDING;
-    return it;
-  }
-  return spendYield(it, r);
-};
+): I | IteratorResult<never, unknown> => (flaggedPending(it, r) ? it : spendYield(it, r));
 
 /**
  * The result for the output `undefined` (a send's), never written: the common case skips the
@@ -464,6 +463,7 @@ export const yieldSteps = {
   settleYield,
   finishYield,
   doneWith,
+  flaggedPending,
   settleYieldResult,
   spendYield,
   settleSpent,

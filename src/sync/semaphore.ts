@@ -19,7 +19,7 @@ import { type Waiter, WaitList } from "./wait-list.js";
 const Pending: typeof PendingExport = PendingExport;
 const { consumeBudget } = Budget;
 const WaiterNode = WaitListModule.Waiter;
-const { FRESH, POLLED_PENDING, SPENT, startYield } = yieldSteps;
+const { FRESH, SPENT, flaggedPending, startYield } = yieldSteps;
 const { debugFlag } = Debug;
 
 /** The most permits a semaphore can hold or a single acquire can ask for. */
@@ -313,12 +313,7 @@ export class Acquire<P, O> implements InheritedFuture<P> {
     const cx = startYield(this);
     if (cx === null) return this;
     const r = this.poll(cx);
-    // Typed Pending test: see `Pending`.
-    if (typeof r === "symbol" && r === Pending) {
-      this.stage = POLLED_PENDING;
-      return this;
-    }
-    return this.spend(r);
+    return flaggedPending(this, r) ? this : this.spend(r);
   }
 
   /** The `yield*` completes with `output`: this acquire is spent, kept by its semaphore if room. */
