@@ -498,6 +498,18 @@ export function inheritFrom(cls: { prototype: object }, parent: { prototype: obj
 export type InheritedFuture<T> = Pick<Future<T>, "poll"> &
   Partial<Pick<Future<T>, "drop" | "pollDrop" | "describe">>;
 
+/**
+ * Debug mode's error for dropping a spent future (see "Spent futures" on
+ * {@link SelfAwaitingFuture}): outside debug mode its `owner` (a channel, a semaphore) may have
+ * reused the object by then, and the drop would cancel another wait; in debug mode the owner keeps
+ * nothing for reuse, so the drop is caught instead (as a waker used after `wake()` is).
+ */
+export function droppedWhenSpent(fut: { describe(): string }, owner: string): WakerContractError {
+  return new WakerContractError(
+    `${fut.describe()} dropped after the yield* that awaited it completed; the ${owner} reuses such a future for a later call (outside debug mode), so this drop could cancel another wait: do not keep the future (or bind it with \`using\`) past its yield*`,
+  );
+}
+
 /** The error for polling a future again after it completed or was dropped. */
 export function pollAfterCompletion(fut: { describe(): string }): WakerContractError {
   return new WakerContractError(

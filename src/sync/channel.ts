@@ -1,4 +1,5 @@
 import {
+  droppedWhenSpent,
   Future,
   type InheritedFuture,
   inheritFrom,
@@ -12,7 +13,7 @@ import { HeldWaker } from "../runtime/held-waker.js";
 import { ReadyQueue } from "../runtime/ready-queue.js";
 import type { Context } from "../task/context.js";
 import * as Debug from "../task/debug.js";
-import { OutOfRangeError, WakerContractError } from "../task/errors.js";
+import { OutOfRangeError } from "../task/errors.js";
 import { Done, Pending as PendingExport, type Poll } from "../task/poll.js";
 import { ChannelClosed, ChannelFull, ChannelReceiverBusy } from "./errors.js";
 import { Waiter, WaitList } from "./wait-list.js";
@@ -23,18 +24,6 @@ const { consumeBudget } = Budget;
 const { debugFlag } = Debug;
 const { FRESH, SPENT, doneWith, settleSpent, settleYieldResult, spendYield, startYield } =
   yieldSteps;
-
-/**
- * Debug mode's error for dropping a spent send or receive future. Outside debug mode the channel
- * may have reused the object by then, and the drop would cancel another wait; in debug mode the
- * channel does not keep the futures it makes for reuse, so the drop is caught instead (as a
- * waker used after `wake()` is).
- */
-function droppedWhenSpent(fut: { describe(): string }): WakerContractError {
-  return new WakerContractError(
-    `${fut.describe()} dropped after the yield* that awaited it completed; the channel reuses such a future for its next call (outside debug mode), so this drop could cancel another wait: do not keep the future (or bind it with \`using\`) past its yield*`,
-  );
-}
 
 /** A spent send future kept by its channel: `Send`, seen from `Chan`. */
 interface SpareSend<T> {
@@ -662,7 +651,7 @@ const Send = class Send<T> implements InheritedFuture<void | Permit<T>> {
   drop(): void {
     const waiter = this.waiter;
     if (waiter === SEND_FINISHED) {
-      if (this.stage === SPENT && debugFlag.on === true) throw droppedWhenSpent(this);
+      if (this.stage === SPENT && debugFlag.on === true) throw droppedWhenSpent(this, "channel");
       return;
     }
     this.waiter = SEND_FINISHED;
@@ -816,7 +805,7 @@ abstract class Receiving<T, O> extends SelfAwaitingFuture<O> {
 
   override drop(): void {
     if (this.state !== FINISHED) this.finish();
-    else if (this.stage === SPENT && debugFlag.on === true) throw droppedWhenSpent(this);
+    else if (this.stage === SPENT && debugFlag.on === true) throw droppedWhenSpent(this, "channel");
   }
 }
 

@@ -1,4 +1,5 @@
 import {
+  droppedWhenSpent,
   type Future,
   type InheritedFuture,
   inheritFrom,
@@ -362,7 +363,8 @@ export class Acquire<P, O> implements InheritedFuture<P> {
   drop(): void {
     const state = this.state;
     if (state === FINISHED) {
-      if (this.stage === SPENT && debugFlag.on === true) throw droppedWhenSpent(this);
+      if (this.stage === SPENT && debugFlag.on === true)
+        throw droppedWhenSpent(this, "lock or semaphore");
       return;
     }
     this.state = FINISHED;
@@ -407,16 +409,6 @@ export function makeAcquire<P, O>(
   if (spare === undefined) return new Acquire(semaphore, n, owner, kind);
   spare.reuse(n, owner, kind);
   return spare;
-}
-
-/**
- * Debug mode's error for dropping a spent acquire: outside debug mode the semaphore may have
- * reused it by then, and the drop would cancel another task's wait.
- */
-function droppedWhenSpent(fut: { describe(): string }): WakerContractError {
-  return new WakerContractError(
-    `${fut.describe()} dropped after the yield* that awaited it completed; the semaphore reuses such a future for a later acquire (outside debug mode), so this drop could cancel another wait: do not keep the future (or bind it with \`using\`) past its yield*`,
-  );
 }
 
 /** The permit class through a const, for the contended acquire: see "Hot imports" on Future. */
