@@ -6,7 +6,7 @@
  * twice, and not at all in debug mode.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { before, test } from "node:test";
 import {
   type Future,
   future,
@@ -21,6 +21,10 @@ import {
   yieldNow,
 } from "../../src/index.js";
 import { assertReady, MockTask } from "../../src/testing/index.js";
+
+// These tests are about reuse, which debug mode turns off (its own test turns it on and back off):
+// run them with it off even under WAKER_DEBUG=1.
+before(() => setDebugMode(false));
 
 /** Runs `body` as the root task of a fresh runtime. */
 function run<T>(body: () => Generator<Future<unknown>, T, unknown>): Promise<T> {
