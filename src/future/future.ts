@@ -327,8 +327,8 @@ export function repollAwaiter(block: AwaiterOwner): void {
  * instructions at every `yield*`: a boolean field is typed as "any heap object"). A result whose
  * `done` never changes keeps it on its prototype instead, where the load folds to a constant
  * (`SharedDone`). Measured in the throughput benchmark: 573 instructions per message before, 556
- * with the shared `undefined` result on a `DoneWith` (now `SharedDone`) (it was a frozen literal), 542 with the
- * receive's numeric `done`.
+ * with the shared `undefined` result on a `DoneWith` (now `SharedDone`; it was a frozen literal),
+ * 542 with the receive's numeric `done`.
  */
 export class Await {
   /** 0 while waiting, 1 when complete: see "Numeric `done`". */
@@ -399,6 +399,12 @@ const finishYield = <I extends YieldState>(it: I, value: unknown): I => {
 };
 
 /**
+ * The result for the output `undefined` (a send's), never written: the common case skips the
+ * store into the shared one (a write barrier when V8 does not know the value).
+ */
+const DONE_VOID = new SharedDone() as IteratorResult<never, unknown>;
+
+/**
  * The iterator result that completes a `yield*` with `value`, for a future that is not its own
  * result object ({@link SelfAwaitingFuture} without `done`/`value` fields of its own): the shared
  * {@link SharedDone}, valid until the caller's next step.
@@ -442,12 +448,6 @@ const settleSpent = <I extends { stage: number }>(
   it: I,
   r: unknown,
 ): I | IteratorResult<never, unknown> => (flaggedPending(it, r) ? it : spendYield(it, r));
-
-/**
- * The result for the output `undefined` (a send's), never written: the common case skips the
- * store into the shared one (a write barrier when V8 does not know the value).
- */
-const DONE_VOID = new SharedDone() as IteratorResult<never, unknown>;
 
 /**
  * @internal The steps of the `yield*` protocol, for the subclasses of {@link SelfAwaitingFuture}
