@@ -6,7 +6,7 @@
  * poll), never handed out twice, and never keeping a message alive.
  */
 import assert from "node:assert/strict";
-import { before, test } from "node:test";
+import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
@@ -23,15 +23,10 @@ import {
   yieldNow,
 } from "../../src/index.js";
 import { assertReady, MockTask } from "../../src/testing/index.js";
+import { reuseTestsWithoutDebugMode, runBlock, thrown } from "./support.js";
 
-// These tests are about reuse, which debug mode turns off (its own test turns it on and back off):
-// run them with it off even under WAKER_DEBUG=1.
-before(() => setDebugMode(false));
-
-/** Runs `body` as the root task of a fresh runtime. */
-function run<T>(body: () => Generator<Future<unknown>, T, unknown>): Promise<T> {
-  return new Runtime().run(future(body));
-}
+reuseTestsWithoutDebugMode();
+const run = runBlock;
 
 test("a loop of yield* send and yield* recv reuses one future of each kind", async () => {
   const [tx, rx] = channel<number>(4);
@@ -254,14 +249,12 @@ test("in debug mode nothing is reused, and dropping a spent future throws WakerC
       spentRecv = recv;
       assert.notEqual(rx.recv(), recv);
     });
-    const sendDrop = thrownBy(() => (spentSend as Future<void> | null)?.drop());
-    assert.ok(sendDrop instanceof WakerContractError);
+    const sendDrop = thrown(() => (spentSend as Future<void> | null)?.drop(), WakerContractError);
     assert.match(
       sendDrop.message,
       /Sender\.send dropped after the yield\* that awaited it completed/,
     );
-    const recvDrop = thrownBy(() => (spentRecv as Future<number> | null)?.drop());
-    assert.ok(recvDrop instanceof WakerContractError);
+    const recvDrop = thrown(() => (spentRecv as Future<number> | null)?.drop(), WakerContractError);
     assert.match(recvDrop.message, /Receiver\.recv dropped after/);
     // A future that completed any other way, or was dropped before, may be dropped again.
     const [tx2, rx2] = channel<number>(1);
@@ -276,13 +269,3 @@ test("in debug mode nothing is reused, and dropping a spent future throws WakerC
     setDebugMode(false);
   }
 });
-
-/** What `fn` threw (`null` if nothing). */
-function thrownBy(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return null;
-}

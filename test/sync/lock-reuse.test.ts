@@ -6,7 +6,7 @@
  * twice, and not at all in debug mode.
  */
 import assert from "node:assert/strict";
-import { before, test } from "node:test";
+import { test } from "node:test";
 import {
   type Future,
   future,
@@ -21,15 +21,10 @@ import {
   yieldNow,
 } from "../../src/index.js";
 import { assertReady, MockTask } from "../../src/testing/index.js";
+import { reuseTestsWithoutDebugMode, runBlock, thrown } from "./support.js";
 
-// These tests are about reuse, which debug mode turns off (its own test turns it on and back off):
-// run them with it off even under WAKER_DEBUG=1.
-before(() => setDebugMode(false));
-
-/** Runs `body` as the root task of a fresh runtime. */
-function run<T>(body: () => Generator<Future<unknown>, T, unknown>): Promise<T> {
-  return new Runtime().run(future(body));
-}
+reuseTestsWithoutDebugMode();
+const run = runBlock;
 
 /** The semaphore's kept spent acquires (white-box). */
 function sparesOf(sem: Semaphore): readonly unknown[] {
@@ -226,13 +221,7 @@ test("in debug mode nothing is reused, and dropping a spent acquire throws Waker
       spent = lock;
       assert.notEqual(mutex.lock(), lock);
     });
-    let error: unknown = null;
-    try {
-      (spent as Future<unknown> | null)?.drop();
-    } catch (e) {
-      error = e;
-    }
-    assert.ok(error instanceof WakerContractError);
+    const error = thrown(() => (spent as Future<unknown> | null)?.drop(), WakerContractError);
     assert.match(error.message, /Mutex\.lock dropped after the yield\* that awaited it completed/);
   } finally {
     setDebugMode(false);

@@ -3,6 +3,7 @@
  * scheduling arbitraries, and ways to drive a Runtime to quiescence without sleeping.
  */
 import assert from "node:assert/strict";
+import { before } from "node:test";
 import fc from "fast-check";
 import {
   BlockOnError,
@@ -10,12 +11,27 @@ import {
   type Context,
   DeadlockError,
   Future,
+  future,
   type JoinHandle,
   Pending,
   type Poll,
   pending,
   Runtime,
+  setDebugMode,
 } from "../../src/index.js";
+
+/** Runs `body` as the root task of a fresh runtime. */
+export function runBlock<T>(body: () => Generator<Future<unknown>, T, unknown>): Promise<T> {
+  return new Runtime().run(future(body));
+}
+
+/**
+ * For a test file about reusing spent futures, which debug mode turns off: runs its tests with
+ * debug mode off even under `WAKER_DEBUG=1` (a test of debug mode turns it on and back off).
+ */
+export function reuseTestsWithoutDebugMode(): void {
+  before(() => setDebugMode(false));
+}
 
 /** Callbacks of a {@link Probe}. */
 export interface ProbeHooks<T> {
