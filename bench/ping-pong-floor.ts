@@ -14,6 +14,10 @@
  *   trip (a reply channel and a request) and nothing else: a mailbox is its own take future. No
  *   capacity, close, budget, fairness, error isolation or cancellation. It is the least this
  *   workload costs in this model, whatever the channel.
+ * - `yield`: the same as `minimal`, but each await is a plain `yield fut` (the executor polls the
+ *   future it is handed) instead of `yield* fut`. Its output is not typed (TypeScript types every
+ *   `yield` of a generator alike), which is why waker awaits with `yield*`; the way shows what the
+ *   `yield*` protocol itself costs a round trip.
  * Each child reports the median CPU ns per round trip of 9 counted runs (2 warm-up runs first);
  * the parent prints the median of its 5 children per way, and what "10x faster than Effect" asks
  * of a round trip next to what the bare model takes.
@@ -27,7 +31,7 @@ import {
   pingPongOneshotWaker,
 } from "./workloads/ping-pong-oneshot.js";
 
-const WAYS = ["native", "minimal", "waker", "effect"] as const;
+const WAYS = ["native", "minimal", "yield", "waker", "effect"] as const;
 type Way = (typeof WAYS)[number];
 
 const ROUND_TRIPS = 200_000;
@@ -66,15 +70,41 @@ function* minimalPinger(
   return ok;
 }
 
+function* plainYieldPonger(
+  requests: MinimalMailbox<MinimalRequest>,
+  n: number,
+): Generator<MinimalFuture<unknown>, void, unknown> {
+  for (let i = 0; i < n; i++) {
+    const request = (yield requests.take()) as MinimalRequest;
+    request.reply.put(request.value + 1);
+  }
+}
+
+function* plainYieldPinger(
+  executor: MinimalExecutor,
+  n: number,
+): Generator<MinimalFuture<unknown>, number, unknown> {
+  const requests = new MinimalMailbox<MinimalRequest>();
+  void executor.spawn(plainYieldPonger(requests, n));
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    const reply = new MinimalMailbox<number>();
+    requests.put({ value: i, reply });
+    if ((yield reply.take()) === i + 1) ok++;
+  }
+  return ok;
+}
+
 /** One run of `way`: CPU ns per round trip, after checking every reply came back right. */
 function runOnce(way: Way): () => Promise<number> {
-  if (way === "minimal") {
+  if (way === "minimal" || way === "yield") {
     const executor = new MinimalExecutor();
+    const pinger = way === "minimal" ? minimalPinger : plainYieldPinger;
     return async () => {
       const start = process.cpuUsage();
-      const ok = await executor.spawn(minimalPinger(executor, ROUND_TRIPS));
+      const ok = await executor.spawn(pinger(executor, ROUND_TRIPS));
       const used = process.cpuUsage(start);
-      if (ok !== ROUND_TRIPS) throw new Error(`minimal: ${ok} of ${ROUND_TRIPS} replies`);
+      if (ok !== ROUND_TRIPS) throw new Error(`${way}: ${ok} of ${ROUND_TRIPS} replies`);
       return ((used.user + used.system) * 1000) / ROUND_TRIPS;
     };
   }
@@ -112,8 +142,9 @@ async function main(): Promise<void> {
   );
   const effect = median(results.get("effect") ?? []);
   const minimal = median(results.get("minimal") ?? []);
+  const plainYield = median(results.get("yield") ?? []);
   console.log(
-    `10x faster than Effect: at most ${(effect / 10).toFixed(1)} ns per round trip; the bare model (minimal): ${minimal.toFixed(1)} ns`,
+    `10x faster than Effect: at most ${(effect / 10).toFixed(1)} ns per round trip; the bare model (minimal): ${minimal.toFixed(1)} ns, of which the yield* protocol: ${(minimal - plainYield).toFixed(1)} ns`,
   );
 }
 
