@@ -30,6 +30,11 @@ const FINISHED = 8;
  */
 const RECV_WAITS = 16;
 
+/** What a receive finds once the receiver has completed: the value was taken, or it failed. */
+function channelOver(): ChannelClosed {
+  return new ChannelClosed("the oneshot value was already received, or the channel ended");
+}
+
 /**
  * The sending half of a {@link oneshot} channel: sends one value.
  *
@@ -207,7 +212,7 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
       return this.takeValue();
     }
     if ((flags & FINISHED) !== 0) {
-      throw new ChannelClosed("the oneshot value was already received, or the channel ended");
+      throw channelOver();
     }
     if ((flags & (SENDER_ALIVE | RECEIVER_ALIVE)) !== (SENDER_ALIVE | RECEIVER_ALIVE)) {
       return this.fail(flags);
@@ -241,9 +246,18 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
   }
 
   /**
-   * The value if it has been sent, `undefined` if not yet.
+   * The value if it has been sent, `undefined` if not yet. Once the value has been received (by
+   * this, a `recv()` or the receiver itself), the channel is over: a later call throws
+   * {@link ChannelClosed}, as tokio's `try_recv` does, so a loop polling for the value cannot spin
+   * on `undefined` for ever.
    *
-   * @throws {ChannelClosed} when the sender was dropped without sending.
+   * @example
+   * ```ts
+   * const v = rx.tryRecv();
+   * if (v === undefined) console.log("not sent yet");
+   * ```
+   * @throws {ChannelClosed} when the sender was dropped without sending, the receiver was closed
+   * before a value was sent, or the value was already received.
    */
   tryRecv(): T | undefined {
     const flags = this.flags;
@@ -251,8 +265,10 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
       this.flags = flags | FINISHED;
       return this.takeValue();
     }
-    if ((flags & (SENDER_ALIVE | FINISHED)) === 0)
-      throw new ChannelClosed("the sender was dropped");
+    if ((flags & FINISHED) !== 0) {
+      throw channelOver();
+    }
+    if ((flags & SENDER_ALIVE) === 0) throw new ChannelClosed("the sender was dropped");
     if ((flags & RECEIVER_ALIVE) === 0) {
       throw new ChannelClosed("the receiver was closed before a value was sent");
     }

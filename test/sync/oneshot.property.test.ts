@@ -260,7 +260,9 @@ const commands = [
         w.stored = null;
         w.rxDone = true;
         w.rxParked = false;
-      } else if (w.senderGone && !w.rxDone) {
+      } else if (w.rxDone) {
+        expectError(out, ChannelClosed, "tryRecv after the receiver completed");
+      } else if (w.senderGone) {
         expectError(out, ChannelClosed, "tryRecv with the sender gone");
       } else if (out.kind === "error") {
         // After close() with nothing sent, reporting the end is also sound.

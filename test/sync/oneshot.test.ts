@@ -106,15 +106,35 @@ test("close() after a pending poll: the next poll ends with ChannelClosed", () =
   assert.ok(tx.isClosed());
 });
 
-test("tryRecv: undefined before, the value once, ChannelClosed when the sender is gone", () => {
+test("tryRecv: undefined before, the value once, then ChannelClosed; ChannelClosed when the sender is gone", () => {
   const [tx, rx] = oneshot<number>();
   assert.equal(rx.tryRecv(), undefined);
   tx.send(4);
   assert.equal(rx.tryRecv(), 4);
-  assert.equal(rx.tryRecv(), undefined);
+  thrown(() => rx.tryRecv(), ChannelClosed); // received: over, not "not yet"
+  thrown(() => new MockTask(rx.recv()).poll(), ChannelClosed);
   const [tx2, rx2] = oneshot<number>();
   tx2.drop();
   thrown(() => rx2.tryRecv(), ChannelClosed);
+  thrown(() => rx2.tryRecv(), ChannelClosed); // and it stays over
+});
+
+test("once the receiver or a recv() has the value, tryRecv and recv() report the channel over", () => {
+  const [tx, rx] = oneshot<number>();
+  tx.send(1);
+  assert.equal(assertReady(new MockTask(rx).poll()), 1);
+  thrown(() => rx.tryRecv(), ChannelClosed);
+  thrown(() => new MockTask(rx.recv()).poll(), ChannelClosed);
+  const [tx2, rx2] = oneshot<number>();
+  const wait = new MockTask(rx2.recv());
+  assertPending(wait.poll());
+  tx2.send(2);
+  assert.equal(assertReady(wait.poll()), 2);
+  thrown(() => rx2.tryRecv(), ChannelClosed);
+  const [tx3, rx3] = oneshot<number>();
+  tx3.drop();
+  thrown(() => new MockTask(rx3).poll(), ChannelClosed);
+  thrown(() => rx3.tryRecv(), ChannelClosed); // a receiver that failed stays failed
 });
 
 test("dropping the receiver discards a sent value and releases its waker", () => {
