@@ -62,11 +62,20 @@ export class Interval {
     return new Tick(this) as unknown as Future<Instant>;
   }
 
-  /** Restarts the schedule: the next tick is one period from now. */
+  /**
+   * Restarts the schedule: the next tick is one period from now. A task already waiting on
+   * `tick()` is woken at that new tick.
+   */
   reset(): void {
-    this.next = this.timeDriver().now() + this.period;
+    const driver = this.timeDriver();
+    this.next = driver.now() + this.period;
     this.due = false;
-    this.cancelWait();
+    // Keep the waiting task's waker: move its timer entry to the new tick instead of removing it.
+    const entry = this.entry;
+    if (entry?.registered) {
+      driver.deregister(entry);
+      if (!driver.register(entry, this.next)) this.expire();
+    }
   }
 
   /** @internal */
