@@ -125,16 +125,25 @@ function attachmentContent(a: Attachment, name: string): Segment {
  * words, so the header stays 7-bit. (A non-ASCII address itself stays as it is: it needs
  * SMTPUTF8, which the client checks.)
  */
-function headerAddress(address: string): string {
-  const named = /^\s*(.*?)\s*<([^<>]*)>\s*$/.exec(address);
-  if (named === null || /^[\x20-\x7e]*$/.test(named[1]!)) return address;
-  const name = named[1]!.replace(/^"(.*)"$/, "$1");
-  return `${encodeWord(name, " ")} <${named[2]}>`;
+function headerAddress(address: string): string[] {
+  // (dotAll: a U+2028 or U+2029 in a display name is text to encode, not the end of a line.)
+  const named = /^\s*(.*?)\s*<([^<>]*)>\s*$/s.exec(address);
+  if (named === null || /^[\x20-\x7e]*$/.test(address)) return [address];
+  const name = named[1]!.replace(/^"(.*)"$/s, "$1");
+  // The header may be folded between these (RFC 2047 section 2: encoded words are separated by
+  // linear white space, and a line that has one is at most 76 characters). Non-ASCII white space
+  // around the name (U+00A0, U+3000) is dropped like ASCII white space.
+  return [...(name === "" ? [] : encodedWords(name)), `<${named[2]}>`];
 }
 
 /** RFC 2047 encoded-word for non-ASCII header text (UTF-8, base64), split to keep lines short. */
 function encodeWord(text: string, separator = "\r\n "): string {
-  if (/^[\x20-\x7e]*$/.test(text)) return text;
+  return encodedWords(text).join(separator);
+}
+
+/** `text` itself when ASCII, else its RFC 2047 encoded words (each of whole characters). */
+function encodedWords(text: string): string[] {
+  if (/^[\x20-\x7e]*$/.test(text)) return [text];
   const words: string[] = [];
   let chunk = "";
   for (const char of text) {
@@ -147,7 +156,7 @@ function encodeWord(text: string, separator = "\r\n "): string {
     chunk += char;
   }
   if (chunk !== "") words.push(`=?UTF-8?B?${base64(encoder.encode(chunk))}?=`);
-  return words.join(separator);
+  return words;
 }
 
 /** Quoted-printable (RFC 2045): 7-bit, lines of at most 76 characters, CRLF line breaks. */
@@ -177,21 +186,30 @@ function quotedPrintable(text: string): string {
 }
 
 /**
- * `Name: a, b, c` folded (RFC 5322 2.2.3) between addresses so that a long recipient list keeps
- * its lines within 78 characters where the addresses allow it (always within 998).
+ * `Name: a, b, c` folded (RFC 5322 2.2.3) between addresses, and between the encoded words of a
+ * display name, so that a long recipient list keeps its lines within 78 characters (76 for a
+ * line with an encoded word, RFC 2047 section 2) where the addresses allow it (always within 998).
+ * Each address comes as the tokens of {@link headerAddress}.
  */
-function addressList(name: string, addresses: readonly string[]): string {
+function addressList(name: string, addresses: readonly (readonly string[])[]): string {
   let out = `${name}:`;
   let line = out.length;
-  addresses.forEach((address, i) => {
-    const piece = `${address}${i < addresses.length - 1 ? "," : ""}`;
-    if (i > 0 && line + 1 + piece.length > 78) {
-      out += `\r\n ${piece}`;
-      line = 1 + piece.length;
-    } else {
-      out += ` ${piece}`;
-      line += 1 + piece.length;
-    }
+  let encoded = false;
+  addresses.forEach((tokens, i) => {
+    tokens.forEach((token, j) => {
+      const piece = `${token}${i < addresses.length - 1 && j === tokens.length - 1 ? "," : ""}`;
+      const isWord = piece.startsWith("=?");
+      const limit = encoded || isWord ? 76 : 78;
+      if ((i > 0 || j > 0) && line + 1 + piece.length > limit) {
+        out += `\r\n ${piece}`;
+        line = 1 + piece.length;
+        encoded = isWord;
+      } else {
+        out += ` ${piece}`;
+        line += 1 + piece.length;
+        encoded ||= isWord;
+      }
+    });
   });
   return out;
 }
@@ -292,7 +310,7 @@ export function buildMessage(options: MessageOptions): SmtpEnvelope {
     "messageId",
   );
   const headers = [
-    `From: ${headerAddress(from)}`,
+    addressList("From", [headerAddress(from)]),
     ...(to.length > 0 ? [addressList("To", to.map(headerAddress))] : []),
     ...(cc.length > 0 ? [addressList("Cc", cc.map(headerAddress))] : []),
     `Subject: ${encodeWord(checkHeaderValue(options.subject ?? "", "subject"))}`,
