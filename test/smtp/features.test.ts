@@ -138,6 +138,85 @@ test("a further transaction refused at DATA: the send still succeeds for the fir
   assert.equal(client.isClosed, true, "quit at the end");
 });
 
+for (const pipelining of [true, false]) {
+  test(`a further transaction refused at MAIL (${pipelining ? "pipelined" : "one by one"}): the send succeeds for the first batch, the rest rejected with the MAIL reply, RSET, session usable`, async () => {
+    let mails = 0;
+    const { value, server } = await session(
+      {
+        maxRecipients: 2,
+        extensions: pipelining ? ["PIPELINING"] : [],
+        fault: (line) => (line.startsWith("MAIL") && ++mails === 2 ? "451 4.3.2 busy" : undefined),
+      },
+      (c) =>
+        future(function* () {
+          const first = yield* c.send({ from: "a@x.test", to: recipients(4), data: MSG });
+          const closed = c.isClosed;
+          const again = yield* c.send({ from: "a@x.test", to: ["z@y.test"], data: MSG });
+          return { first, closed, again };
+        }),
+    );
+    assert.deepEqual(value.first.accepted, recipients(2));
+    assert.deepEqual(
+      value.first.rejected.map((r) => [r.recipient, r.error.replyCode, r.error.command]),
+      [
+        ["r2@y.test", 451, "MAIL FROM:<a@x.test>"],
+        ["r3@y.test", 451, "MAIL FROM:<a@x.test>"],
+      ],
+    );
+    assert.equal(value.first.rejected[0]!.error.transient, true);
+    assert.deepEqual(value.first.unknown, []);
+    assert.equal(value.first.replies.length, 1);
+    assert.equal(value.closed, false, "a refusal leaves the session usable");
+    assert.ok(server.commands[0]!.includes("RSET"), "the refused transaction is reset");
+    assert.deepEqual(value.again.accepted, ["z@y.test"]);
+    assert.deepEqual(
+      server.received.map((m) => m.to),
+      [recipients(2), ["z@y.test"]],
+    );
+  });
+
+  test(`a further transaction where every recipient is refused (${pipelining ? "pipelined" : "one by one"}): the first batch accepted, the others rejected with their own replies, RSET`, async () => {
+    let r1 = 0;
+    const { value, server } = await session(
+      {
+        extensions: pipelining ? ["PIPELINING"] : [],
+        // First transaction: r0 accepted, r1 gets 452 (so r1..r3 go on); second: r1 is refused
+        // for good, r2 gets 452 again (so r3 is not even tried one by one).
+        fault: (line) => {
+          if (!line.startsWith("RCPT") || line === "RCPT TO:<r0@y.test>") return undefined;
+          if (line === "RCPT TO:<r1@y.test>" && ++r1 === 2) return "550 5.1.1 no such user";
+          return "452 4.5.3 too many recipients";
+        },
+      },
+      (c) =>
+        future(function* () {
+          const r = yield* c.send({ from: "a@x.test", to: recipients(4), data: MSG });
+          return { r, closed: c.isClosed };
+        }),
+    );
+    assert.deepEqual(value.r.accepted, ["r0@y.test"]);
+    assert.deepEqual(
+      value.r.rejected.map((r) => [r.recipient, r.error.replyCode]),
+      [
+        ["r1@y.test", 550],
+        ["r2@y.test", 452],
+        ["r3@y.test", 452],
+      ],
+    );
+    assert.equal(value.r.rejected[1]!.error.command, "RCPT TO:<r2@y.test>");
+    assert.equal(value.closed, false, "refusals leave the session usable");
+    const txs = server.commands[0]!.filter((l) => l.startsWith("MAIL")).length;
+    assert.equal(txs, 2, "no third transaction once nobody was accepted");
+    assert.equal(
+      server.commands[0]!.filter((l) => l === "DATA").length,
+      1,
+      "no DATA without recipients",
+    );
+    assert.equal(server.commands[0]!.at(-2), "RSET");
+    assert.equal(server.received.length, 1);
+  });
+}
+
 test("a further transaction lost after its final dot: those recipients are `unknown`, the first batch accepted", async () => {
   let dots = 0;
   const { value, client, server } = await session(
