@@ -48,19 +48,24 @@ export class BufWriter implements AsyncWrite {
     return this.inner.pollShutdown(cx);
   }
 
-  /** Writes the buffer to the inner sink. */
+  /**
+   * Writes the buffer to the inner sink. Bytes the sink accepted leave the buffer even when a later
+   * write is `Pending` or throws, so a retry never sends them twice (as Rust's `BufWriter`).
+   */
   private drain(cx: Context): Poll<void> {
     let offset = 0;
-    while (offset < this.length) {
-      const r = this.inner.pollWrite(cx, this.buf.subarray(offset, this.length));
-      if (r === Pending) {
+    try {
+      while (offset < this.length) {
+        const r = this.inner.pollWrite(cx, this.buf.subarray(offset, this.length));
+        if (r === Pending) return Pending;
+        offset += r;
+      }
+      return undefined;
+    } finally {
+      if (offset > 0) {
         this.buf.copyWithin(0, offset, this.length);
         this.length -= offset;
-        return Pending;
       }
-      offset += r;
     }
-    this.length = 0;
-    return undefined;
   }
 }
