@@ -51,10 +51,14 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
   private error: Error | null = null;
   private finished = false;
   private needDrain = false;
-  /** An empty write is queued to learn when earlier writes are flushed. */
-  private flushing = false;
-  /** That empty write's callback ran (consumed by the next `pollFlush`). */
-  private flushed = false;
+  /** Writes made so far (`pollWrite` calls that wrote). */
+  private writes = 0;
+  /**
+   * `flush` queues an empty write (a marker) to learn when the writes before it were handed on:
+   * the writes covered by the last marker queued, and by the last one whose callback ran.
+   */
+  private marked = 0;
+  private flushedThrough = 0;
   /** @internal */
   protected dropped = false;
   private readonly reader = new HeldWaker(true);
@@ -172,6 +176,8 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
     if (this.dropped) throw new IoError("the stream was dropped", "EPIPE", "write");
     const stream = this.writable();
     if (data.length === 0) return 0;
+    // Destroyed: Node would drop the bytes silently, and no 'drain' would ever wake a wait.
+    if (stream.destroyed) throw closedError("write");
     if (this.needDrain) {
       this.writer.register(cx.waker);
       return Pending;
@@ -182,35 +188,47 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
     const copy = Buffer.allocUnsafe(data.length);
     copy.set(data);
     if (!stream.write(copy)) this.needDrain = true;
+    this.writes++;
     return data.length;
   }
 
+  /**
+   * Completes once every write made before it was handed on (a marker queued by an earlier,
+   * dropped flush counts only for the writes before that marker).
+   *
+   * @throws {IoError} (EPIPE) when the stream was closed before those writes went out.
+   */
   pollFlush(cx: Context): Poll<void> {
     if (this.error !== null) throw this.error;
     const stream = this.writable();
-    if (this.flushed) {
-      this.flushed = false;
-      return undefined;
-    }
-    if (stream.writableLength === 0 && !this.flushing) return undefined;
+    if (this.flushedThrough === this.writes || this.finished) return undefined;
+    if (stream.destroyed) throw closedError("flush");
+    if (stream.writableLength === 0) return undefined;
     this.flusher.register(cx.waker);
-    if (!this.flushing) {
-      this.flushing = true;
-      // Write callbacks run in order: this one fires once every earlier byte was handed on.
-      stream.write(EMPTY, () => {
-        this.flushing = false;
-        this.flushed = true;
+    if (this.marked !== this.writes) {
+      const through = this.writes;
+      this.marked = through;
+      // Write callbacks run in order: this one fires once every earlier byte was handed on (or
+      // with an error when the stream was destroyed first: those bytes were not).
+      stream.write(EMPTY, (error) => {
+        if (error == null && through > this.flushedThrough) this.flushedThrough = through;
         this.flusher.wake();
       });
     }
     return Pending;
   }
 
-  /** Flushes and ends the writable side (a half-close for a socket). */
+  /**
+   * Flushes and ends the writable side (a half-close for a socket).
+   *
+   * @throws {IoError} (EPIPE) when the stream was destroyed before it finished.
+   */
   pollShutdown(cx: Context): Poll<void> {
     if (this.error !== null) throw this.error;
     if (this.finished) return undefined;
     const stream = this.writable();
+    // Destroyed before 'finish': it will never come.
+    if (stream.destroyed) throw closedError("shutdown");
     if (!stream.writableEnded) stream.end();
     this.flusher.register(cx.waker);
     return this.finished ? undefined : Pending;
@@ -270,6 +288,11 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The stream was destroyed (dropped, or closed from the Node side) before the operation was done. */
+function closedError(syscall: string): IoError {
+  return new IoError("the stream was closed", "EPIPE", syscall);
+}
 
 /** Read slots at the front of the chunk queue that are dropped together (see `take`). */
 const COMPACT_AFTER = 1024;
