@@ -160,6 +160,9 @@ export class TcpListener {
   /**
    * A future of the next connection.
    *
+   * @throws {IoError} when accepting a connection failed (EMFILE...): that accept only, the
+   * listener keeps listening and the next accept can succeed (as tokio's).
+   *
    * Cancel safety: dropping it loses no connection (it stays queued for the next accept).
    */
   accept(): Future<TcpStream> {
@@ -195,7 +198,12 @@ export class TcpListener {
   pollAccept(cx: Context): Poll<TcpStream | typeof Done> {
     const socket = this.queue.shift();
     if (socket !== undefined) return new TcpStream(socket);
-    if (this.error !== null) throw this.error;
+    if (this.error !== null) {
+      // A failed accept(2) (EMFILE...) fails one accept: the server keeps listening.
+      const error = this.error;
+      this.error = null;
+      throw error;
+    }
     if (this.closed) return Done;
     this.acceptor.register(cx.waker);
     return Pending;
