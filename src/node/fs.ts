@@ -192,7 +192,13 @@ export class File implements AsyncRead, AsyncWrite {
           .then((r) => ({ bytesWritten: r.bytesWritten })),
       );
     }
-    const r = writing.poll(cx);
+    let r: Poll<{ bytesWritten: number }>;
+    try {
+      r = writing.poll(cx);
+    } catch (error) {
+      this.writing = null; // the next write is a new attempt
+      throw error;
+    }
     if (r === Pending) return Pending;
     this.writing = null;
     return r.bytesWritten;
