@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -237,4 +237,42 @@ test("closing or dropping a file with a read in flight waits for the read, then 
     }),
   );
   await descriptorsBackTo(before);
+});
+
+test("dropping a readDir stream mid-way, or while it opens, closes the directory", async () => {
+  const rt = new Runtime();
+  const tree = join(dir, "listing");
+  mkdirSync(tree);
+  for (const name of ["a", "b", "c"]) writeFileSync(join(tree, name), name);
+  const before = openDescriptors();
+  const first = await rt.run(
+    future(function* () {
+      const entries = readDir(tree);
+      const item = yield* entries.next();
+      assert.equal(openDescriptors(), before + 1, "the directory is open while listed");
+      entries.drop();
+      return item.value?.name;
+    }),
+  );
+  assert.ok(["a", "b", "c"].includes(first!));
+  await descriptorsBackTo(before);
+  const listing = readDir(tree);
+  const opening = new MockTask(listing.next());
+  opening.poll(); // the opendir is in flight
+  opening.drop();
+  listing.drop();
+  await descriptorsBackTo(before, () => rt.run(future(function* () {})));
+});
+
+test("disposing a file (using) closes its descriptor; later reads fail with EBADF", async () => {
+  const rt = new Runtime();
+  const path = join(dir, "dispose.txt");
+  writeFileSync(path, "data");
+  const file = await rt.run(open(path));
+  const withFile = openDescriptors();
+  {
+    using _file = file;
+  }
+  await descriptorsBackTo(withFile - 1);
+  await assert.rejects(rt.run(read(file, new Uint8Array(4))), { name: "IoError", code: "EBADF" });
 });
