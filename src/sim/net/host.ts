@@ -98,7 +98,8 @@ export class SimHost implements Network {
    * const conn = yield* host.connect({ host: "10.0.0.1", port: 80 }, { timeout: 1000 });
    * ```
    * @throws {IoError} ECONNREFUSED, ETIMEDOUT, ENETDOWN (this host is crashed), ECONNABORTED
-   * (this host crashed while connecting).
+   * (this host crashed, or the connecting end from `connections()` was dropped, while
+   * connecting), ECONNRESET (`SimNetwork.reset` of the connecting end).
    * @throws {TimeoutError} when `options.timeout` ms pass first.
    *
    * Cancel safety: dropping it abandons the attempt; a connection the server had already

@@ -244,7 +244,8 @@ export class SimNetwork {
 
   /**
    * Resets the connection of `conn` (either end): both ends throw ECONNRESET on reads and EPIPE
-   * on writes from now on; unread and unsent bytes are lost.
+   * on writes from now on; unread and unsent bytes are lost. A connect still in progress fails
+   * with ECONNRESET.
    *
    * @example
    * ```ts
@@ -316,7 +317,8 @@ export class SimNetwork {
   /** @internal `drop()` of an end. */
   close(end: SimStream): void {
     if (end.state === CONNECTING) {
-      this.abandon(end);
+      // Dropped (via `host.connections()`) while its connect future waits: that connect fails now.
+      this.fail(end, "ECONNABORTED", "the connection was dropped while connecting");
       return;
     }
     if (end.state !== OPEN) return;
@@ -643,6 +645,7 @@ export class SimNetwork {
   private resetConnection(end: SimStream): void {
     const peer = end.peer;
     if (end.state === OPEN) this.resetEnd(end);
+    else if (end.state === CONNECTING) this.fail(end, "ECONNRESET", "connection reset");
     if (peer === null) return;
     if (peer.state === OPEN) this.resetEnd(peer);
     // The server had accepted, its answer is still on the way: the connect fails.

@@ -264,7 +264,8 @@ export class SimStream implements Connection {
 
   /**
    * Closes this end at once: queued bytes still go out, then end of stream (or a reset, when
-   * bytes had arrived unread). Idempotent.
+   * bytes had arrived unread). An end still connecting (from `host.connections()`) is abandoned:
+   * its connect fails with ECONNABORTED. Idempotent.
    */
   drop(): void {
     this.net.close(this);
