@@ -12,7 +12,8 @@ import type { SimStream } from "./stream.js";
  * A listening socket on a {@link SimHost} (`waker/sim`), with the interface of `TcpListener`:
  * `accept()`, `incoming()`, `localAddr()`, `close()`. Connections wait in a backlog until
  * accepted; while the backlog is full, new connection requests are retransmitted later (as a
- * real kernel drops SYNs).
+ * real kernel drops SYNs). Several tasks may wait in `accept()` at once: each arriving
+ * connection goes to one of them, and one giving up does not affect the others.
  *
  * @example
  * ```ts
@@ -25,7 +26,8 @@ export class SimListener implements Listener {
   readonly queue: SimStream[] = [];
   /** @internal */
   closed = false;
-  private readonly acceptor = new HeldWaker();
+  /** The wakers of every pending accept (several tasks may accept on one listener at once). */
+  private readonly acceptors = new Set<HeldWaker>();
 
   /** @internal Use {@link SimHost.bind}. */
   constructor(
@@ -61,7 +63,7 @@ export class SimListener implements Listener {
     this.closed = true;
     this.host.unlisten(this.port, this);
     for (const end of this.queue.splice(0)) end.net.abort(end);
-    this.acceptor.wake();
+    this.wakeAcceptors();
   }
 
   /** Same as {@link close}. */
@@ -76,32 +78,48 @@ export class SimListener implements Listener {
   /** @internal The network queued a connection. */
   push(end: SimStream): void {
     this.queue.push(end);
-    this.acceptor.wake();
+    this.wakeAcceptors();
   }
 
-  /** @internal The next connection, `Done` once closed, or `Pending`. */
-  pollAccept(cx: Context): Poll<SimStream | typeof Done> {
+  /**
+   * @internal The next connection, `Done` once closed, or `Pending` with `cx.waker` kept in
+   * `slot` (the accept's own) until a connection arrives or the listener closes.
+   */
+  pollAccept(cx: Context, slot: HeldWaker): Poll<SimStream | typeof Done> {
     const end = this.queue.shift();
-    if (end !== undefined) return end;
-    if (this.closed) return Done;
-    this.acceptor.register(cx.waker);
+    if (end !== undefined || this.closed) {
+      this.releaseAcceptor(slot);
+      return end ?? Done;
+    }
+    slot.register(cx.waker);
+    this.acceptors.add(slot);
     return Pending;
   }
 
-  /** @internal */
-  releaseAcceptor(): void {
-    this.acceptor.release();
+  /** @internal An accept (or incoming stream) stopped waiting: forgets its waker only. */
+  releaseAcceptor(slot: HeldWaker): void {
+    this.acceptors.delete(slot);
+    slot.release();
+  }
+
+  /** Wakes every pending accept: each polls again, and those that find no connection wait again. */
+  private wakeAcceptors(): void {
+    if (this.acceptors.size === 0) return;
+    const waiting = [...this.acceptors];
+    this.acceptors.clear();
+    for (const slot of waiting) slot.wake();
   }
 }
 
 class Accept extends Future<SimStream> {
   private done = false;
+  private readonly slot = new HeldWaker();
   constructor(private readonly listener: SimListener) {
     super();
   }
   poll(cx: Context): Poll<SimStream> {
     if (this.done) throw pollAfterCompletion(this);
-    const r = this.listener.pollAccept(cx);
+    const r = this.listener.pollAccept(cx, this.slot);
     if (r === Pending) return Pending;
     this.done = true;
     if (r === Done) {
@@ -110,7 +128,7 @@ class Accept extends Future<SimStream> {
     return r;
   }
   override drop(): void {
-    if (!this.done) this.listener.releaseAcceptor();
+    if (!this.done) this.listener.releaseAcceptor(this.slot);
     this.done = true;
   }
   override describe(): string {
@@ -119,13 +137,14 @@ class Accept extends Future<SimStream> {
 }
 
 class Incoming extends Stream<SimStream> {
+  private readonly slot = new HeldWaker();
   constructor(private readonly listener: SimListener) {
     super();
   }
   pollNext(cx: Context): Poll<SimStream | typeof Done> {
-    return this.listener.pollAccept(cx);
+    return this.listener.pollAccept(cx, this.slot);
   }
   override drop(): void {
-    this.listener.releaseAcceptor();
+    this.listener.releaseAcceptor(this.slot);
   }
 }
