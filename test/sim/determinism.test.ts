@@ -34,7 +34,7 @@ import {
   type Simulation,
   simulate,
 } from "../../src/sim/index.js";
-import { loggedRun, seedsRun } from "./support.js";
+import { failureOf, loggedRun, seedsRun } from "./support.js";
 
 const SERVER = "10.0.0.1";
 
@@ -217,4 +217,35 @@ test("simulate returns the program's output, the same for the same seed", () => 
   const a = simulate({ seed: 11 }, program);
   const b = simulate({ seed: 11 }, program);
   assert.equal(a, b);
+});
+
+test("a program that fails the same way twice is a SimulationFailure, not a nondeterminism", () => {
+  const failure = failureOf(() =>
+    explore({ seeds: 5, determinism: true }, (sim) =>
+      future(function* () {
+        yield* sleep(1);
+        if (sim.seed === 3) throw new Error(`boom at seed ${sim.seed}`);
+      }),
+    ),
+  );
+  assert.equal(failure.seed, 3);
+  assert.equal((failure.cause as Error).message, "boom at seed 3");
+});
+
+test("two failing runs that differ only in their error are reported as nondeterministic", () => {
+  let runs = 0;
+  assert.throws(
+    () =>
+      explore({ seeds: 1, determinism: true }, () =>
+        future(function* () {
+          throw new RangeError(`run ${++runs}\nsecond line`);
+        }),
+      ),
+    (e: unknown) =>
+      e instanceof NondeterminismError &&
+      /first different outcome/.test(e.message) &&
+      // The first line of each error, with its name.
+      /outcome: failed: RangeError: run 1\n/.test(e.message) &&
+      /outcome: failed: RangeError: run 2\n/.test(e.message),
+  );
 });

@@ -574,6 +574,16 @@ test("bad options are InvalidArgumentErrors", () => {
     code: "INVALID_ARGUMENT",
   });
   assert.throws(() => new SimNetwork({ random, mss: 0 }), { code: "INVALID_ARGUMENT" });
+  for (const retransmitTimeout of [0, -1, Number.POSITIVE_INFINITY, Number.NaN]) {
+    assert.throws(() => new SimNetwork({ random, link: { retransmitTimeout } }), {
+      code: "INVALID_ARGUMENT",
+      message: /retransmitTimeout must be > 0 ms/,
+    });
+  }
+  assert.throws(() => new SimNetwork({ random, trace: "yes" as never }), {
+    code: "INVALID_ARGUMENT",
+    message: /trace must be a function/,
+  });
   const net = new SimNetwork({ random });
   assert.throws(() => net.host(""), { code: "INVALID_ARGUMENT" });
   assert.throws(() => net.host(A).connect({ port: 70000 }), { code: "INVALID_ARGUMENT" });

@@ -418,6 +418,37 @@ describe("replay strings and the environment", () => {
     assert.equal(explore({ seeds: 5, scheduling: { pct: 2, steps: 50 } }, program).seeds, 5);
   });
 
+  test("a timeLimitMs that is not a positive number is an InvalidArgumentError", () => {
+    delete process.env.WAKER_SEED;
+    delete process.env.WAKER_SEEDS;
+    const program = () => future(function* () {});
+    for (const timeLimitMs of [0, -1, Number.NaN, "10"]) {
+      assert.throws(
+        () => explore({ seeds: 1, timeLimitMs } as never, program),
+        (e: unknown) => e instanceof InvalidArgumentError && /timeLimitMs/.test(e.message),
+        String(timeLimitMs),
+      );
+    }
+  });
+
+  test("a malformed WAKER_SEEDS is an InvalidArgumentError, not a silent default", () => {
+    delete process.env.WAKER_SEED;
+    const program = () => future(function* () {});
+    for (const bad of ["0", "-2", "2.5", "many"]) {
+      process.env.WAKER_SEEDS = bad;
+      assert.throws(
+        () => explore({ seeds: 1 }, program),
+        (e: unknown) =>
+          e instanceof InvalidArgumentError &&
+          e.message.includes(`WAKER_SEEDS must be a positive integer, got ${JSON.stringify(bad)}`),
+        bad,
+      );
+    }
+    // Blank means unset.
+    process.env.WAKER_SEEDS = "  ";
+    assert.equal(explore({ seeds: 2 }, program).seeds, 2);
+  });
+
   test("replay runs one seed as simulate does", () => {
     const program = (sim: { random(): number }) =>
       future(function* () {
@@ -459,6 +490,14 @@ describe("bad input", () => {
     assert.throws(() => simulate(null as never, ok), InvalidArgumentError);
     assert.throws(() => simulate({}, 42 as never), InvalidArgumentError);
     assert.throws(() => explore({ seeds: 0 }, ok), InvalidArgumentError);
+    for (const options of [null, 5, "seeds"]) {
+      assert.throws(
+        () => explore(options as never, ok),
+        (e: unknown) =>
+          e instanceof InvalidArgumentError && /options must be an object/.test(e.message),
+        String(options),
+      );
+    }
   });
 
   test("fn must return a future, not a promise", () => {
