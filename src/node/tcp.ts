@@ -1,7 +1,7 @@
 import * as net from "node:net";
 import { Future, pollAfterCompletion } from "../future/future.js";
-import { HeldWaker } from "../runtime/held-waker.js";
 import { Stream } from "../stream/stream.js";
+import { Waiter, WaitList } from "../sync/wait-list.js";
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
@@ -119,7 +119,8 @@ export class TcpListener {
   private readonly queue: net.Socket[] = [];
   private error: Error | null = null;
   private closed = false;
-  private readonly acceptor = new HeldWaker(true);
+  /** Pending accepts (and `incoming()` streams), FIFO: several tasks may accept at once. */
+  private readonly acceptors = new WaitList();
 
   /** @internal `event` is "secureConnection" for a TLS server. */
   constructor(
@@ -132,11 +133,11 @@ export class TcpListener {
         return;
       }
       this.queue.push(socket);
-      this.acceptor.wake();
+      this.wakeNextAcceptor();
     });
     server.on("error", (error) => {
       this.error = IoError.from(error, "accept");
-      this.acceptor.wake();
+      this.wakeNextAcceptor();
     });
   }
 
@@ -163,7 +164,11 @@ export class TcpListener {
    * @throws {IoError} when accepting a connection failed (EMFILE...): that accept only, the
    * listener keeps listening and the next accept can succeed (as tokio's).
    *
-   * Cancel safety: dropping it loses no connection (it stays queued for the next accept).
+   * Several tasks may wait in `accept()` at once: each connection goes to the one that has
+   * waited longest.
+   *
+   * Cancel safety: dropping it loses no connection (it stays queued for the next accept, and a
+   * connection it had been woken for goes to the next waiting accept).
    */
   accept(): Future<TcpStream> {
     return new Accept(this);
@@ -187,31 +192,57 @@ export class TcpListener {
     this.server.close();
     for (const socket of this.queue) socket.destroy();
     this.queue.length = 0;
-    this.acceptor.wake();
+    this.acceptors.wakeAll();
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
 
-  /** @internal The next connection, `Done` once closed, or `Pending`. */
-  pollAccept(cx: Context): Poll<TcpStream | typeof Done> {
+  /**
+   * @internal The next connection, `Done` once closed, or `Pending` with `waiter` (the accept's
+   * own) parked until a connection, an accept error or the close arrives.
+   */
+  pollAccept(cx: Context, waiter: Waiter): Poll<TcpStream | typeof Done> {
+    waiter.ready = false;
     const socket = this.queue.shift();
-    if (socket !== undefined) return new TcpStream(socket);
+    if (socket !== undefined) {
+      this.acceptors.cancel(waiter);
+      return new TcpStream(socket);
+    }
     if (this.error !== null) {
       // A failed accept(2) (EMFILE...) fails one accept: the server keeps listening.
       const error = this.error;
       this.error = null;
+      this.acceptors.cancel(waiter);
       throw error;
     }
-    if (this.closed) return Done;
-    this.acceptor.register(cx.waker);
+    if (this.closed) {
+      this.acceptors.cancel(waiter);
+      return Done;
+    }
+    this.acceptors.park(waiter, cx.waker);
     return Pending;
   }
 
-  /** @internal */
-  releaseAcceptor(): void {
-    this.acceptor.release();
+  /**
+   * @internal An accept (or `incoming()` stream) stopped waiting. If it had been woken for a
+   * connection or an error it will not take, the next waiting accept is woken for it instead.
+   */
+  releaseAcceptor(waiter: Waiter): void {
+    this.acceptors.cancel(waiter);
+    if (waiter.ready) {
+      waiter.ready = false;
+      if (this.queue.length > 0 || this.error !== null) this.wakeNextAcceptor();
+    }
+  }
+
+  /** Wakes the accept that has waited longest, for what just arrived. */
+  private wakeNextAcceptor(): void {
+    const waiter = this.acceptors.popFront();
+    if (waiter === null) return;
+    waiter.ready = true;
+    waiter.wake();
   }
 }
 
@@ -234,19 +265,20 @@ export function listen<L>(
 
 class Accept extends Future<TcpStream> {
   private done = false;
+  private readonly waiter = new Waiter();
   constructor(private readonly listener: TcpListener) {
     super();
   }
   poll(cx: Context): Poll<TcpStream> {
     if (this.done) throw pollAfterCompletion(this);
-    const r = this.listener.pollAccept(cx);
+    const r = this.listener.pollAccept(cx, this.waiter);
     if (r === Pending) return Pending;
     this.done = true;
     if (r === Done) throw new IoError("the listener was closed", "ECONNABORTED", "accept");
     return r;
   }
   override drop(): void {
-    if (!this.done) this.listener.releaseAcceptor();
+    if (!this.done) this.listener.releaseAcceptor(this.waiter);
     this.done = true;
   }
   override describe(): string {
@@ -255,13 +287,14 @@ class Accept extends Future<TcpStream> {
 }
 
 class Incoming extends Stream<TcpStream> {
+  private readonly waiter = new Waiter();
   constructor(private readonly listener: TcpListener) {
     super();
   }
   pollNext(cx: Context): Poll<TcpStream | typeof Done> {
-    return this.listener.pollAccept(cx);
+    return this.listener.pollAccept(cx, this.waiter);
   }
   override drop(): void {
-    this.listener.releaseAcceptor();
+    this.listener.releaseAcceptor(this.waiter);
   }
 }
