@@ -3,7 +3,7 @@ import { expectIntegerIn } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { AsyncWrite } from "./async-io.js";
 import { MAX_BUFFER } from "./read.js";
-import { checkWriter } from "./write.js";
+import { acceptedBytes, checkWriter } from "./write.js";
 
 /**
  * A buffering writer: small writes gather in a buffer of `capacity` bytes and reach the inner sink
@@ -17,6 +17,8 @@ import { checkWriter } from "./write.js";
  * ```
  * @throws {InvalidArgumentError} when `inner` is not an `AsyncWrite`.
  * @throws {OutOfRangeError} when `capacity` is not an integer from 1 byte to 1 GiB.
+ * Its writes, flush and shutdown throw {@link WriteZero} when the inner sink accepts none of the
+ * buffered bytes offered to it.
  */
 export class BufWriter implements AsyncWrite {
   private readonly buf: Uint8Array;
@@ -58,7 +60,7 @@ export class BufWriter implements AsyncWrite {
       while (offset < this.length) {
         const r = this.inner.pollWrite(cx, this.buf.subarray(offset, this.length));
         if (r === Pending) return Pending;
-        offset += r;
+        offset += acceptedBytes(r, this.length - offset, "BufWriter");
       }
       return undefined;
     } finally {

@@ -3,7 +3,7 @@ import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { AsyncRead, AsyncWrite } from "./async-io.js";
 import { checkReader } from "./read.js";
-import { checkWriter } from "./write.js";
+import { acceptedBytes, checkWriter } from "./write.js";
 
 class Copy extends Future<number> {
   private readonly buf = new Uint8Array(16384);
@@ -26,8 +26,9 @@ class Copy extends Future<number> {
       if (this.offset < this.pending) {
         const r = this.writer.pollWrite(cx, this.buf.subarray(this.offset, this.pending));
         if (r === Pending) return Pending;
-        this.offset += r;
-        this.total += r;
+        const n = acceptedBytes(r, this.pending - this.offset, "copy");
+        this.offset += n;
+        this.total += n;
         continue;
       }
       if (this.readDone) {
@@ -57,6 +58,7 @@ class Copy extends Future<number> {
  * ```ts
  * const bytes = yield* copy(file, socket);
  * ```
+ * @throws {WriteZero} when `writer` accepts none of the bytes offered (it can take no more).
  *
  * Cancel safety: not cancel-safe: a chunk read but not yet written is lost.
  */

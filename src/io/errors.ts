@@ -55,3 +55,26 @@ export class BrokenPipe extends Error {
   readonly code = "BROKEN_PIPE" as const;
   override name = "BrokenPipe";
 }
+
+/**
+ * A sink accepted none of the bytes offered to it (its `pollWrite` returned 0): it can take no
+ * more, so `writeAll`, `copy` and a `BufWriter` flush stop here instead of offering the same bytes
+ * for ever (Rust's `ErrorKind::WriteZero`).
+ *
+ * @example
+ * ```ts
+ * try { yield* writeAll(sink, data); } catch (e) { if (e instanceof WriteZero) console.log(e.offered); }
+ * ```
+ */
+export class WriteZero extends Error {
+  /** Stable machine-readable code. */
+  readonly code = "WRITE_ZERO" as const;
+  override name = "WriteZero";
+  constructor(
+    /** Bytes that were offered to the sink. */
+    readonly offered: number,
+    where: string,
+  ) {
+    super(`${where}: the sink accepted 0 of ${offered} bytes: it can take no more`);
+  }
+}

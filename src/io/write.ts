@@ -3,6 +3,7 @@ import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import type { AsyncWrite } from "./async-io.js";
+import { WriteZero } from "./errors.js";
 
 /** @internal Throws unless `writer` implements `AsyncWrite`. */
 export function checkWriter(writer: unknown, where: string): AsyncWrite {
@@ -18,6 +19,20 @@ export function checkWriter(writer: unknown, where: string): AsyncWrite {
     );
   }
   return writer as AsyncWrite;
+}
+
+/**
+ * @internal What a sink's `pollWrite` reported for `offered` (> 0) bytes, checked: a loop that
+ * writes until everything is out stops with {@link WriteZero} at 0, and with an
+ * `InvalidArgumentError` at a count that is not an integer from 1 to `offered` (a broken sink,
+ * which would otherwise lose or repeat bytes).
+ */
+export function acceptedBytes(r: number, offered: number, where: string): number {
+  if (r > 0 && r <= offered && Number.isInteger(r)) return r;
+  if (r === 0) throw new WriteZero(offered, where);
+  throw new InvalidArgumentError(
+    `${where}: the sink's pollWrite returned ${describeValue(r)} for ${offered} bytes; expected an integer from 1 to ${offered}`,
+  );
 }
 
 const WRITE = 0;
@@ -51,9 +66,10 @@ class WriteOp extends Future<number | undefined> {
       return r;
     }
     while (this.written < this.data.length) {
+      const rest = this.data.length - this.written;
       const r = w.pollWrite(cx, this.data.subarray(this.written));
       if (r === Pending) return Pending;
-      this.written += r;
+      this.written += acceptedBytes(r, rest, "writeAll");
     }
     this.done = true;
     return undefined;
@@ -86,6 +102,7 @@ export function write(writer: AsyncWrite, data: Uint8Array): Future<number> {
  * ```ts
  * yield* writeAll(conn, new TextEncoder().encode("QUIT\r\n"));
  * ```
+ * @throws {WriteZero} when the sink accepts none of the bytes offered (it can take no more).
  *
  * Cancel safety: not cancel-safe: a prefix of `data` may have been written.
  */
