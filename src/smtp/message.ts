@@ -136,14 +136,12 @@ function headerAddress(address: string): string[] {
   return [...(name === "" ? [] : encodedWords(name)), `<${named[2]}>`];
 }
 
-/** RFC 2047 encoded-word for non-ASCII header text (UTF-8, base64), split to keep lines short. */
-function encodeWord(text: string, separator = "\r\n "): string {
-  return encodedWords(text).join(separator);
-}
-
-/** `text` itself when ASCII, else its RFC 2047 encoded words (each of whole characters). */
-function encodedWords(text: string): string[] {
-  if (/^[\x20-\x7e]*$/.test(text)) return [text];
+/**
+ * `text` itself when ASCII (unless `always`), else its RFC 2047 encoded words (each of whole
+ * characters).
+ */
+function encodedWords(text: string, always = false): string[] {
+  if (!always && /^[\x20-\x7e]*$/.test(text)) return [text];
   const words: string[] = [];
   let chunk = "";
   for (const char of text) {
@@ -157,6 +155,53 @@ function encodedWords(text: string): string[] {
   }
   if (chunk !== "") words.push(`=?UTF-8?B?${base64(encoder.encode(chunk))}?=`);
   return words;
+}
+
+/**
+ * `Name: value` (ASCII) folded at its spaces (RFC 5322 2.2.3: a CRLF before a space, which
+ * unfolding removes) so that each line keeps within 78 characters where the words allow it;
+ * `null` when a word leaves a line over 998 characters, the hard limit of RFC 5322 2.1.1. It never
+ * folds before the first word, nor where the continuation line would be only white space.
+ */
+function foldAtSpaces(line: string): string | null {
+  if (line.length <= 78) return line;
+  const words = line.split(" ");
+  let out = words[0] as string;
+  let length = out.length;
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i] as string;
+    if (i > 1 && word !== "" && length + 1 + word.length > 78) {
+      out += `\r\n ${word}`;
+      length = 1 + word.length;
+    } else {
+      out += ` ${word}`;
+      length += 1 + word.length;
+    }
+    if (length > 998) return null;
+  }
+  return out;
+}
+
+/**
+ * The Subject header: ASCII text folded at its spaces, or as RFC 2047 encoded words when it is
+ * not ASCII or has a word too long for a 998-character line.
+ */
+function subjectHeader(subject: string): string {
+  const ascii = /^[\x20-\x7e]*$/.test(subject);
+  const folded = ascii ? foldAtSpaces(`Subject: ${subject}`) : null;
+  return folded ?? `Subject: ${encodedWords(subject, true).join("\r\n ")}`;
+}
+
+/** An extra header, folded at its spaces; a line over 998 characters that cannot be is refused. */
+function extraHeader(name: string, value: string): string {
+  const folded = foldAtSpaces(`${name}: ${value}`);
+  if (folded === null) {
+    throw new InvalidAddressError(
+      `${name}: a header line over 998 characters with no space to fold it at (RFC 5322 2.1.1)`,
+      value,
+    );
+  }
+  return folded;
 }
 
 /** Quoted-printable (RFC 2045): 7-bit, lines of at most 76 characters, CRLF line breaks. */
@@ -313,13 +358,12 @@ export function buildMessage(options: MessageOptions): SmtpEnvelope {
     addressList("From", [headerAddress(from)]),
     ...(to.length > 0 ? [addressList("To", to.map(headerAddress))] : []),
     ...(cc.length > 0 ? [addressList("Cc", cc.map(headerAddress))] : []),
-    `Subject: ${encodeWord(checkHeaderValue(options.subject ?? "", "subject"))}`,
+    subjectHeader(checkHeaderValue(options.subject ?? "", "subject")),
     `Date: ${(options.date ?? new Date()).toUTCString().replace("GMT", "+0000")}`,
     `Message-ID: ${messageId}`,
     "MIME-Version: 1.0",
-    ...Object.entries(options.headers ?? {}).map(
-      ([name, value]) =>
-        `${checkHeaderValue(name, "header name")}: ${checkHeaderValue(value, name)}`,
+    ...Object.entries(options.headers ?? {}).map(([name, value]) =>
+      extraHeader(checkHeaderValue(name, "header name"), checkHeaderValue(value, name)),
     ),
   ];
   const bodies: string[] = [];

@@ -1,5 +1,8 @@
 /**
- * RFC 2047 encoded words in buildMessage headers: a long non-ASCII Subject or display name is
+ * Header lines of buildMessage within their limits. A long ASCII Subject or extra header is folded
+ * at its spaces (RFC 5322 2.2.3), a word too long for a 998-character line is encoded instead (a
+ * Subject) or refused (an extra header). RFC 2047 encoded words: a long non-ASCII Subject or
+ * display name is
  * split into several encoded words, each at most 75 characters and of whole UTF-8 characters
  * (section 5), the header folded between them so that every line stays within 76 characters
  * (section 2; 78 for lines without encoded words, RFC 5322 2.1.1), and unfolding and decoding
@@ -8,7 +11,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { buildMessage, type MessageOptions } from "../../src/smtp/index.js";
+import { buildMessage, InvalidAddressError, type MessageOptions } from "../../src/smtp/index.js";
 
 const WORD = /=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=/g;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -121,4 +124,42 @@ test("property: any non-ASCII subject and display names round-trip within the li
     ),
     { numRuns: 300 },
   );
+});
+
+test("a long ASCII subject and extra header are folded at spaces: lines within 78, unfolding restores them", () => {
+  const subject = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
+  const trace = `from relay${"-x".repeat(20)}.test by mx.test with ESMTP id 42; two  spaces stay`;
+  const lines = headerLines({
+    from: "a@b.test",
+    to: ["c@d.test"],
+    subject,
+    text: "hi",
+    headers: { "X-Trace": trace },
+  });
+  checkLines(lines);
+  assert.equal(headerValue(lines, "Subject"), subject);
+  assert.equal(headerValue(lines, "X-Trace"), trace);
+  const subjectAt = lines.findIndex((l) => l.startsWith("Subject: "));
+  assert.ok(/^ /.test(lines[subjectAt + 1]!), "folded onto continuation lines");
+  for (const line of lines) assert.doesNotMatch(line, /^[ \t]*$/, "no line of white space only");
+});
+
+test("a subject with a word too long for a 998-character line is sent as encoded words", () => {
+  const subject = `see ${"x".repeat(1200)} end`;
+  const lines = headerLines({ from: "a@b.test", to: ["c@d.test"], subject, text: "hi" });
+  checkLines(lines);
+  assert.equal(headerValue(lines, "Subject"), subject);
+});
+
+test("an extra header with a line over 998 characters and no space to fold at is refused", () => {
+  const options = {
+    from: "a@b.test",
+    to: ["c@d.test"],
+    text: "hi",
+    headers: { "X-Token": "t".repeat(1000) },
+  };
+  assert.throws(() => buildMessage(options), InvalidAddressError);
+  const fits = { ...options, headers: { "X-Token": "t".repeat(980) } };
+  const line = headerLines(fits).find((l) => l.startsWith("X-Token: "));
+  assert.equal(line?.length, 989, "a long line within 998 characters is kept whole");
 });
