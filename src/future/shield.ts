@@ -16,15 +16,32 @@ export class Shield<T> extends Future<T> {
 
   poll(cx: Context): Poll<T> {
     if (this.done) throw pollAfterCompletion(this);
-    const r = this.inner.poll(cx);
+    let r: Poll<T>;
+    try {
+      r = this.inner.poll(cx);
+    } catch (error) {
+      // Throwing completes the inner future too: a later drop() must not poll it again.
+      this.done = true;
+      throw error;
+    }
     if (r !== Pending) this.done = true;
     return r;
   }
 
-  /** Cancellation waits for the inner future to finish (its value is discarded, its error thrown). */
+  /**
+   * Cancellation waits for the inner future to finish (its value is discarded, its error thrown).
+   * Once it has finished or thrown, the shield is done: `drop()` and `pollDrop` do nothing more.
+   */
   override pollDrop(cx: Context): Poll<void> {
     if (this.done) return undefined;
-    if (this.inner.poll(cx) === Pending) return Pending;
+    let r: Poll<T>;
+    try {
+      r = this.inner.poll(cx);
+    } catch (error) {
+      this.done = true;
+      throw error;
+    }
+    if (r === Pending) return Pending;
     this.done = true;
     return undefined;
   }
