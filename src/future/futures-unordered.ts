@@ -61,6 +61,8 @@ export class FuturesUnordered<T> extends Future<T | undefined> {
   private readyTail: Node<T> | null = null;
   private count = 0;
   private parent: Waker | null = null;
+  /** Errors of children whose cleanup failed, kept until every cleanup is done (`pollDrop`). */
+  private cleanupErrors: CleanupErrors | null = null;
 
   /** How many futures are in the set (pending or ready but not yet yielded). */
   get length(): number {
@@ -147,9 +149,11 @@ export class FuturesUnordered<T> extends Future<T | undefined> {
     dropNow(this);
   }
 
-  /** Drops every child and drives their cleanup; `Pending` while any still waits. */
+  /**
+   * Drops every child and drives their cleanup; `Pending` while any still waits. Once all are
+   * done, throws the error of a failed cleanup (several: an `AggregateError`).
+   */
   override pollDrop(cx: Context): Poll<void> {
-    const errors = new CleanupErrors();
     let waiting = false;
     for (let node = this.head; node !== null; ) {
       const next = node.next;
@@ -159,7 +163,9 @@ export class FuturesUnordered<T> extends Future<T | undefined> {
         try {
           r = child.pollDrop(cx);
         } catch (error) {
-          errors.add(error);
+          // Kept across calls: a failed child leaves the set while the others still wait.
+          this.cleanupErrors ??= new CleanupErrors();
+          this.cleanupErrors.add(error);
           r = undefined;
         }
         if (r === Pending) waiting = true;
@@ -170,7 +176,9 @@ export class FuturesUnordered<T> extends Future<T | undefined> {
     if (waiting) return Pending;
     this.parent?.drop();
     this.parent = null;
-    errors.throwIfAny();
+    const errors = this.cleanupErrors;
+    this.cleanupErrors = null;
+    errors?.throwIfAny();
     return undefined;
   }
 

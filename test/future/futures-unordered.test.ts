@@ -304,6 +304,110 @@ describe("FuturesUnordered", () => {
     for (const c of cleanups) assert.equal(c.pollsAfterEnd, 0);
   });
 
+  test("pollDrop: a child's failing cleanup does not stop the others'; the error is thrown after", () => {
+    const set = new FuturesUnordered<void>();
+    const boom = new Error("cleanup failed");
+    const slow = new Leaf();
+    let slowEnded = 0;
+    let failing = 0;
+    set.push(
+      future(function* () {
+        try {
+          yield* pending();
+        } finally {
+          failing++;
+          // biome-ignore lint/correctness/noUnsafeFinally: the cleanup error under test
+          throw boom;
+        }
+      }),
+    );
+    set.push(
+      future(function* () {
+        try {
+          yield* pending();
+        } finally {
+          yield* slow;
+          slowEnded++;
+        }
+      }),
+    );
+    const task = new MockTask(set);
+    assertPending(task.poll());
+    assertPending(task.pollDrop(), "the error waits for the other cleanup");
+    assert.equal(failing, 1);
+    assert.equal(set.length, 1, "the failed child left the set");
+    slow.resolve();
+    assert.throws(() => task.pollDrop(), boom);
+    assert.equal(slowEnded, 1);
+    assert.equal(failing, 1, "its finally ran once");
+    assert.equal(set.length, 0);
+    assert.equal(task.pollDrop(), undefined, "done: nothing is thrown again");
+  });
+
+  test("drop(): a child's cleanup error is reported by the runtime once the others' cleanup ends", async () => {
+    const reported: unknown[] = [];
+    const rt = new Runtime({ onUnhandledError: (error) => reported.push(error) });
+    const boom = new Error("cleanup failed");
+    const slow = new Leaf();
+    const set = new FuturesUnordered<void>();
+    set.push(
+      future(function* () {
+        try {
+          yield* pending();
+        } finally {
+          // biome-ignore lint/correctness/noUnsafeFinally: the cleanup error under test
+          throw boom;
+        }
+      }),
+    );
+    set.push(
+      future(function* () {
+        try {
+          yield* pending();
+        } finally {
+          yield* slow;
+        }
+      }),
+    );
+    await rt.run(
+      future(function* () {
+        assertPending(new MockTask(set).poll());
+        set.drop(); // the slow cleanup is handed to the runtime
+        yield* yieldNow();
+      }),
+    );
+    assert.deepEqual(reported, []);
+    slow.resolve();
+    await rt.run(yieldNow());
+    assert.deepEqual(reported, [boom]);
+  });
+
+  test("pollDrop: several failing cleanups are thrown together as an AggregateError", () => {
+    const set = new FuturesUnordered<void>();
+    const errors = [new Error("a"), new Error("b")];
+    for (const error of errors) {
+      set.push(
+        future(function* () {
+          try {
+            yield* pending();
+          } finally {
+            // biome-ignore lint/correctness/noUnsafeFinally: the cleanup error under test
+            throw error;
+          }
+        }),
+      );
+    }
+    const task = new MockTask(set);
+    assertPending(task.poll());
+    assert.throws(
+      () => task.pollDrop(),
+      (e: unknown) =>
+        e instanceof AggregateError &&
+        e.errors.length === 2 &&
+        errors.every((x) => e.errors.includes(x)),
+    );
+  });
+
   test("dropping a next() future loses nothing: the children stay in the set", () => {
     const set = new FuturesUnordered<number>();
     const a = new Leaf<number>();
