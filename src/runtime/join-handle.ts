@@ -27,6 +27,16 @@ export interface HandleHost {
 }
 
 /**
+ * @internal Reports the error of a failed task whose outcome nobody read and nobody can read any
+ * more (its owner forgot it), through the task's own runtime, as a detached task's; once.
+ */
+export function reportIfUnread(task: Task): void {
+  if (task.outcome !== FAILED || (task.handleFlags & OBSERVED) !== 0) return;
+  task.handleFlags |= OBSERVED;
+  (task.scheduler as unknown as HandleHost).reportUnobserved(task);
+}
+
+/**
  * The handle of a spawned task, and a future of its output (tokio's `JoinHandle`).
  *
  * - Awaiting it (`yield* handle`) completes with the task's output; throws {@link JoinError} (the

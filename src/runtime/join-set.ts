@@ -3,7 +3,7 @@ import type { Context } from "../task/context.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
 import { HeldWaker } from "./held-waker.js";
-import { JoinHandle, outputOf } from "./join-handle.js";
+import { JoinHandle, outputOf, reportIfUnread } from "./join-handle.js";
 import type { SpawnOptions } from "./runtime.js";
 import { OBSERVED, type Task, type TaskOwner } from "./task.js";
 
@@ -58,10 +58,15 @@ export class JoinSet<T> implements TaskOwner {
     for (const task of this.running) task.scheduler.abort(task);
   }
 
-  /** Aborts every task still running and forgets them all. */
+  /**
+   * Aborts every task still running and forgets them all. As with dropped handles, an error
+   * nobody can join any more (a failed task not yet joined, or one failing in its cleanup after
+   * the drop) is reported by the runtime (`onUnhandledError`).
+   */
   drop(): void {
     this.abortAll();
     this.running.clear();
+    for (const task of this.finished) reportIfUnread(task);
     this.finished.length = 0;
     this.waiter.release();
   }
@@ -72,7 +77,10 @@ export class JoinSet<T> implements TaskOwner {
 
   /** @internal */
   childCompleted(task: Task): void {
-    if (!this.running.delete(task as Task<T>)) return;
+    if (!this.running.delete(task as Task<T>)) {
+      reportIfUnread(task); // forgotten by drop(): nobody will join it
+      return;
+    }
     this.finished.push(task as Task<T>);
     this.waiter.wake();
   }

@@ -1,12 +1,13 @@
 import type { AsyncGenerator } from "../future/async-block.js";
 import { future } from "../future/async-block.js";
 import { Future, pollAfterCompletion } from "../future/future.js";
+import { reportCleanupError } from "../future/orphan-cleanup.js";
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Pending, type Poll } from "../task/poll.js";
 import { currentOrDefaultRuntime } from "./default-runtime.js";
 import { HeldWaker } from "./held-waker.js";
-import { JoinHandle } from "./join-handle.js";
+import { JoinHandle, reportIfUnread } from "./join-handle.js";
 import type { Runtime, SpawnOptions } from "./runtime.js";
 import { FAILED, type Task, type TaskOwner } from "./task.js";
 
@@ -108,7 +109,12 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
   /** @internal */
   childCompleted(task: Task): void {
     if (!this.children.delete(task)) return;
-    if (task.outcome === FAILED && !this.failed) this.fail(task.result);
+    if (task.outcome === FAILED) {
+      // The first error is the scope's. A later one (a child failing while it is cancelled) or
+      // one after a synchronous drop has nobody to read it: the runtime reports it.
+      if (!this.failed && this.phase !== DONE) this.fail(task.result);
+      else reportIfUnread(task);
+    }
     this.waiter.wakeByRef();
   }
 
@@ -129,6 +135,7 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
       } catch (error) {
         r = undefined;
         if (!this.failed) this.fail(error);
+        else reportCleanupError(error); // a child's error is thrown: report this one
       }
       if (r === Pending) return Pending;
       this.bodyDone = true;
@@ -157,7 +164,9 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
  *   return (yield* a) + (yield* b);
  * });
  * ```
- * @throws the first error of the body or a child, after everything was cancelled.
+ * @throws the first error of the body or a child, after everything was cancelled. A later error
+ * (of cleanup that failed meanwhile, or of a child after the scope was dropped synchronously) is
+ * reported by the runtime (`onUnhandledError`), never swallowed.
  * @throws {InvalidArgumentError} when `body` is not a generator function.
  *
  * Cancel safety: dropping the scope cancels the body and every child; with an owner that drives
