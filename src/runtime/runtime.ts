@@ -403,12 +403,13 @@ export class Runtime implements TaskScheduler, HandleHost {
 
   /** @internal A task that drives the unfinished cleanup of a future dropped synchronously. */
   adoptCleanup(dropping: Future<unknown>): void {
-    const task = this.insertTask(
-      dropping,
-      `cleanup of ${dropping.describe()}`,
-      null,
-      SCHEDULED | CANCELLED,
-    );
+    let what: string;
+    try {
+      what = dropping.describe();
+    } catch {
+      what = dropping.constructor.name; // a user's describe() that throws must not lose the cleanup
+    }
+    const task = this.insertTask(dropping, `cleanup of ${what}`, null, SCHEDULED | CANCELLED);
     task.handleFlags |= DETACHED;
   }
 

@@ -190,7 +190,12 @@ export function releaseTaskWakerHold(task: Task, byHost: boolean): void {
  */
 export function taskName(task: Task): string | undefined {
   if (task.name !== undefined) return task.name;
-  const description = task.future?.describe();
+  let description: string | undefined;
+  try {
+    description = task.future?.describe();
+  } catch {
+    return undefined; // a user's describe() that throws names nothing; the dump shows the error
+  }
   if (description === undefined) return undefined;
   const first = description.split(" ")[0];
   return first === "GenFuture" || first === "" ? undefined : first;
