@@ -63,6 +63,27 @@ describe("GenFuture.poll paths", () => {
     assert.equal(assertReady(task.poll()), "caught boom");
   });
 
+  test("consecutive plain `yield`s of ready and failing futures all resolve within one poll", () => {
+    const failing = new Leaf<number>();
+    failing.reject(new Error("boom"));
+    const seen: unknown[] = [];
+    const gen = function* (): Generator<Future<unknown>, string, unknown> {
+      seen.push(yield ready(1));
+      seen.push(yield ready(2));
+      try {
+        yield failing;
+      } catch (error) {
+        seen.push(`caught ${(error as Error).message}`);
+      }
+      seen.push(yield ready(3));
+      return "end";
+    };
+    const task = new MockTask(future(gen as () => AsyncGenerator<string>));
+    assert.equal(assertReady(task.poll()), "end");
+    assert.deepEqual(seen, [1, 2, "caught boom", 3]);
+    assert.equal(failing.polls, 1);
+  });
+
   test("a child body that throws while polled in line leaves the parent's yield* working", () => {
     const after = new Leaf<number>();
     const child = future(function* (): AsyncGenerator<number> {

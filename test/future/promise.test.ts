@@ -117,3 +117,29 @@ test("interop bad input", () => {
   assert.throws(() => withSignal(yieldNow(), {} as never), InvalidArgumentError);
   assert.throws(() => withSignal(42 as never, new AbortController().signal), InvalidArgumentError);
 });
+
+test("fromPromise: a factory that returns no promise fails the future with InvalidArgumentError", () => {
+  const rt = new Runtime();
+  const notThenable = {
+    // biome-ignore lint/suspicious/noThenProperty: a `then` that is no function, under test
+    then: "not a function",
+  };
+  for (const returned of [42, null, undefined, notThenable]) {
+    const fut = fromPromise(() => returned as never);
+    assert.throws(
+      () => rt.blockOn(fut),
+      (error: unknown) =>
+        error instanceof InvalidArgumentError &&
+        /the factory must return a promise, it returned/.test(error.message),
+    );
+  }
+});
+
+test("fromPromise: a factory may return any thenable", async () => {
+  const rt = new Runtime();
+  const thenable: PromiseLike<number> = {
+    // biome-ignore lint/suspicious/noThenProperty: a hand-written thenable under test
+    then: (onValue) => Promise.resolve(onValue?.(3)) as never,
+  };
+  assert.equal(await rt.run(fromPromise(() => thenable)), 3);
+});

@@ -7,7 +7,9 @@ import {
   Pending,
   pollFn,
   Runtime,
+  spawn,
   WakerSlot,
+  yieldNow,
 } from "../../src/index.js";
 import { assertPending, assertReady, countingWaker, MockTask } from "../../src/testing/index.js";
 
@@ -158,4 +160,51 @@ test("a slot filled by a context's waker behaves like any waker", () => {
   assert.equal(counts.clones, 1);
   slot.release();
   assert.equal(counts.live, 1);
+});
+
+test("take of a task's waker hands out a real waker: waking it from the host resumes the task", async () => {
+  const rt = new Runtime();
+  const slot = new WakerSlot(); // woken by tasks: while in the slot, the waker is no way out
+  let answer: number | null = null;
+  const got = await rt.run(
+    future(function* () {
+      const waiter = spawn(
+        pollFn<number>((cx) => {
+          slot.register(cx.waker);
+          return answer ?? Pending;
+        }),
+      );
+      yield* yieldNow(); // the waiter registers
+      const taken = slot.take();
+      assert.ok(taken !== null);
+      assert.ok(!slot.isRegistered);
+      // Held by the caller now, not by a runtime structure: a way out, so no deadlock is
+      // reported while a host callback holds it.
+      setImmediate(() => {
+        answer = 7;
+        taken.wake();
+      });
+      return yield* waiter;
+    }),
+  );
+  assert.equal(got, 7);
+});
+
+test("take of a task's waker, then dropped unwoken: nothing can wake the task, a deadlock", {
+  timeout: 10_000,
+}, async () => {
+  const rt = new Runtime();
+  const slot = new WakerSlot({ wokenBy: "host" });
+  const root = rt.run(
+    pollFn<void>((cx) => {
+      slot.register(cx.waker);
+      return Pending;
+    }),
+  );
+  await rt.run(pollFn(() => undefined));
+  const taken = slot.take();
+  assert.ok(taken !== null);
+  taken.drop();
+  await rt.run(pollFn(() => undefined)).catch(() => undefined);
+  await assert.rejects(root, DeadlockError);
 });

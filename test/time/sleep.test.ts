@@ -193,6 +193,28 @@ test("pause, advance and resume move a real-clock runtime's time by hand", async
   assert.equal(rt.time.isPaused, false);
 });
 
+test("advance on a flowing real clock jumps it forward: a sleep due by then ends without the wait", {
+  timeout: 10_000,
+}, async () => {
+  const rt = new Runtime();
+  const hour = 60 * 60 * 1000;
+  const before = rt.time.now();
+  let done = false;
+  const handle = rt.spawn(
+    future(function* () {
+      yield* sleep(hour);
+      done = true;
+    }),
+  );
+  await rt.run(pollFn(() => undefined));
+  assert.equal(done, false);
+  rt.time.advance(hour);
+  assert.equal(rt.time.isPaused, false, "time still flows");
+  assert.ok(rt.time.now() - before >= hour);
+  await rt.run(handle);
+  assert.equal(done, true);
+});
+
 test("a sleep spends one unit of the task's cooperative budget per poll", async () => {
   const rt = new Runtime({ clock: "virtual" });
   const spent = await rt.run(
