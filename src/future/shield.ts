@@ -16,16 +16,7 @@ export class Shield<T> extends Future<T> {
 
   poll(cx: Context): Poll<T> {
     if (this.done) throw pollAfterCompletion(this);
-    let r: Poll<T>;
-    try {
-      r = this.inner.poll(cx);
-    } catch (error) {
-      // Throwing completes the inner future too: a later drop() must not poll it again.
-      this.done = true;
-      throw error;
-    }
-    if (r !== Pending) this.done = true;
-    return r;
+    return this.pollInner(cx);
   }
 
   /**
@@ -34,6 +25,11 @@ export class Shield<T> extends Future<T> {
    */
   override pollDrop(cx: Context): Poll<void> {
     if (this.done) return undefined;
+    return this.pollInner(cx) === Pending ? Pending : undefined;
+  }
+
+  /** Polls the inner future; once it completes or throws (which completes it too), it is done. */
+  private pollInner(cx: Context): Poll<T> {
     let r: Poll<T>;
     try {
       r = this.inner.poll(cx);
@@ -41,9 +37,8 @@ export class Shield<T> extends Future<T> {
       this.done = true;
       throw error;
     }
-    if (r === Pending) return Pending;
-    this.done = true;
-    return undefined;
+    if (r !== Pending) this.done = true;
+    return r;
   }
 
   override drop(): void {
