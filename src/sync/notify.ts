@@ -84,7 +84,9 @@ class Notified implements InheritedFuture<void> {
     const notify = this.notify;
     let waiter = this.waiter;
     if (waiter === null) {
-      if (notify.epoch !== this.epoch || notify.takePermit()) return this.finish();
+      // The stored permit first, as tokio's Notified: a future released by notifyWaiters still
+      // consumes a permit stored before its first poll, rather than leaving it for the next one.
+      if (notify.takePermit() || notify.epoch !== this.epoch) return this.finish();
       waiter = new Waiter();
       this.waiter = waiter;
       notify.waiters.pushBack(waiter);

@@ -84,16 +84,17 @@ function pollOp(w: World, op: Op): void {
   const what = `poll of notified op ${op.id}`;
   w.log.push(`${what} -> ${show(out)}`);
   if (!op.entered) {
-    if (op.epoch !== w.epoch) {
-      expectReady(out, `${what} (created before notifyWaiters)`);
-      w.completedOther++;
-      finishOp(w, op);
-      return;
-    }
+    // The stored permit first (tokio's Notified), even for a future created before notifyWaiters.
     if (w.permit) {
       expectReady(out, `${what} (permit stored)`);
       w.permit = false;
       w.completedByOne++;
+      finishOp(w, op);
+      return;
+    }
+    if (op.epoch !== w.epoch) {
+      expectReady(out, `${what} (created before notifyWaiters)`);
+      w.completedOther++;
       finishOp(w, op);
       return;
     }
