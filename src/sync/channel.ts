@@ -202,7 +202,10 @@ export class Sender<T> {
    * A future that sends `value`, waiting for a free slot. Senders waiting for a slot are served
    * in FIFO order.
    *
-   * @throws {ChannelClosed} carrying the value when the receiver is closed or dropped.
+   * @throws {ChannelClosed} carrying the value when the receiver is closed or dropped, or when the
+   * future is first polled after every sender was dropped (the receiver may have seen the end of
+   * the channel by then; a send already waiting in line is still delivered, and the end waits for
+   * it).
    *
    * Cancel safety: dropping a pending send sends nothing (the value stays with you) and keeps
    * the other senders' order; to hold a slot across a cancellation point, use `reserve()`.
@@ -246,7 +249,8 @@ export class Sender<T> {
    * A future of a {@link Permit}: a reserved slot that `permit.send(value)` fills without waiting
    * and without any way to fail.
    *
-   * @throws {ChannelClosed} when the receiver is closed or dropped.
+   * @throws {ChannelClosed} when the receiver is closed or dropped, or when the future is first
+   * polled after every sender was dropped (as `send`).
    *
    * Cancel safety: dropping a pending reserve holds no slot and keeps the others' order.
    */
@@ -612,9 +616,9 @@ const Send = class Send<T> implements InheritedFuture<void | Permit<T>> {
 
   poll(cx: Context): Poll<void | Permit<T>> {
     const chan = this.chan;
-    // The fast path (not queued or finished, open, a slot free) is kept short: see "Hot paths" on
-    // Chan.
-    if (this.waiter === null && chan.closed === false && chan.hasFreeSlot()) {
+    // The fast path (not queued or finished, open, a sender left, a slot free) is kept short: see
+    // "Hot paths" on Chan.
+    if (this.waiter === null && chan.closed === false && chan.senders !== 0 && chan.hasFreeSlot()) {
       if (consumeBudget(cx) === false) return Pending;
       this.waiter = SEND_FINISHED;
       const message = this.message;
@@ -636,14 +640,17 @@ const Send = class Send<T> implements InheritedFuture<void | Permit<T>> {
     let waiter = this.waiter;
     if (waiter === SEND_FINISHED) throw pollAfterCompletion(this);
     if (waiter === null) {
-      if (chan.closed === true) return this.fail();
+      if (chan.closed === true) return this.fail("the channel is closed");
+      // Every sender was dropped: the receiver may have seen the end already, after which a
+      // message would be lost (a send holds no sender, so it may outlive the last one).
+      if (chan.senders === 0) return this.fail("every sender was dropped");
       if (consumeBudget(cx) === false) return Pending;
       waiter = new Waiter();
       this.waiter = waiter;
       chan.sendWaiters.pushBack(waiter);
     }
     if (waiter.assigned === GRANTED) return this.complete();
-    if (chan.closed === true) return this.fail();
+    if (chan.closed === true) return this.fail("the channel is closed");
     waiter.register(cx.waker);
     return Pending;
   }
@@ -684,10 +691,10 @@ const Send = class Send<T> implements InheritedFuture<void | Permit<T>> {
     return undefined;
   }
 
-  private fail(): never {
+  private fail(reason: string): never {
     const message = this.message;
     this.drop();
-    throw new ChannelClosed("the channel is closed", message === RESERVE ? undefined : message);
+    throw new ChannelClosed(reason, message === RESERVE ? undefined : message);
   }
 };
 inheritFrom(Send, SelfAwaitingFuture);
