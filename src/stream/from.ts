@@ -8,7 +8,8 @@ import { Stream as StreamClass } from "./stream.js";
  * ```ts
  * const doubled = yield* fromIterable([1, 2, 3]).map((n) => n * 2).collect();
  * ```
- * @throws {InvalidArgumentError} when `items` is not iterable.
+ * @throws {InvalidArgumentError} when `items` is not iterable, or is a future (iterable only
+ *   for `yield*`).
  */
 export function fromIterable<T>(items: Iterable<T>): Stream<T> {
   return StreamClass.from(items);

@@ -6,8 +6,10 @@ import {
   pollAfterCompletion,
 } from "../future/future.js";
 import { FuturesUnordered } from "../future/futures-unordered.js";
+import { reportCleanupError } from "../future/orphan-cleanup.js";
 import { asyncIteratorOf, nextItem, type PollNext } from "../runtime/async-iterate.js";
 import { consumeBudget } from "../runtime/budget.js";
+import { ChannelReceiverBusy } from "../sync/errors.js";
 import type { Context } from "../task/context.js";
 import {
   describeValue,
@@ -58,13 +60,24 @@ export abstract class Stream<T> implements PollNext<T> {
   /**
    * A stream over a poll-based source (a channel receiver), an iterable, or an async iterable.
    *
-   * @throws {InvalidArgumentError} for anything else.
+   * @throws {InvalidArgumentError} for anything else, a future included (iterable only for
+   *   `yield*`).
    */
   static from<T>(source: PollNext<T> | Iterable<T> | AsyncIterable<T>): Stream<T> {
     if (source instanceof Stream) return source;
+    if (typeof source === "string") {
+      return new FromIterable((source as Iterable<T>)[Symbol.iterator]());
+    }
     if (source !== null && typeof source === "object") {
       if (typeof (source as PollNext<T>).pollNext === "function") {
         return new FromPollNext(source as PollNext<T>);
+      }
+      // A future is iterable only for `yield*`: taken as an iterable, it would be driven outside
+      // its task (futures-rs's `flat_map` and `zip` take streams, not futures).
+      if (source instanceof Future) {
+        throw new InvalidArgumentError(
+          `Stream.from: expected a stream, an iterable or an async iterable, got ${describeValue(source)} (a future is not a stream: map items to futures and buffer them)`,
+        );
       }
       if (typeof (source as Iterable<T>)[Symbol.iterator] === "function") {
         return new FromIterable((source as Iterable<T>)[Symbol.iterator]());
@@ -201,7 +214,7 @@ export abstract class Stream<T> implements PollNext<T> {
    * const words = lines.flatMap((line) => line.split(" "));
    * ```
    * @throws {InvalidArgumentError} (from the stream) when `fn` returns something that is not a
-   *   stream, an iterable or an async iterable.
+   *   stream, an iterable or an async iterable (a future, for one).
    */
   flatMap<U>(fn: (item: T) => Stream<U> | PollNext<U> | Iterable<U> | AsyncIterable<U>): Stream<U> {
     expectFunction(fn, "Stream.flatMap", "a function (item) => a stream or an iterable");
@@ -233,7 +246,10 @@ export abstract class Stream<T> implements PollNext<T> {
     return new TakeStream(this, n);
   }
 
-  /** The items until `stop` completes, then the end (both are dropped). */
+  /**
+   * The items until `stop` completes, then the end (both are dropped). If `stop` throws, the
+   * stream throws that error once, then ends.
+   */
   takeUntil(stop: Future<unknown>): Stream<T> {
     return new TakeUntilStream(this, expectFuture(stop, "takeUntil"));
   }
@@ -257,7 +273,8 @@ export abstract class Stream<T> implements PollNext<T> {
 
   /**
    * For a stream of futures: runs up to `n` at once and yields their outputs in the stream's
-   * order (futures-rs's `buffered`).
+   * order (futures-rs's `buffered`). A future that throws has its error thrown in its place in
+   * that order; polling again goes on with the next output.
    *
    * @throws {OutOfRangeError} (a `RangeError`) when `n` is not an integer >= 1.
    */
@@ -290,6 +307,8 @@ export abstract class Stream<T> implements PollNext<T> {
    * A future that calls `fn` on each item (waiting for the future `fn` returns, if any) until the
    * end.
    *
+   * If the stream, `fn` or its future throws, the future throws that error and drops the stream.
+   *
    * Cancel safety: dropping it drops the stream; items already pulled were handed to `fn`.
    */
   forEach(fn: (item: T) => void | Future<unknown>): Future<void> {
@@ -299,6 +318,8 @@ export abstract class Stream<T> implements PollNext<T> {
 
   /**
    * A future of every item, in order, once the stream ends.
+   *
+   * If the stream throws, the future throws that error and drops the stream.
    *
    * Cancel safety: dropping it drops the stream and the items collected so far.
    */
@@ -317,6 +338,8 @@ export abstract class Stream<T> implements PollNext<T> {
    * ```ts
    * const total = yield* sizes.fold(0, (sum, size) => sum + size);
    * ```
+   *
+   * If the stream or `fn` throws, the future throws that error and drops the stream.
    *
    * Cancel safety: dropping it drops the stream and what was accumulated so far.
    */
@@ -429,7 +452,10 @@ class FromAsyncIterable<T> extends Stream<T> {
     this.waker = null;
     if (this.done) return;
     this.done = true;
-    void this.iterator.return?.();
+    // A `return()` that rejects (a `finally` that threw) is a cleanup error: reported, not left
+    // as an unhandled rejection (which ends a Node process).
+    const returned = this.iterator.return?.();
+    if (returned !== undefined) void Promise.resolve(returned).then(undefined, reportCleanupError);
   }
 
   private wake(): void {
@@ -639,7 +665,16 @@ class TakeUntilStream<T> extends Stream<T> {
   }
   pollNext(cx: Context): Poll<T | typeof Done> {
     if (this.stopped) return Done;
-    if (this.stop.poll(cx) !== Pending) {
+    let stopped: boolean;
+    try {
+      stopped = this.stop.poll(cx) !== Pending;
+    } catch (error) {
+      // `stop` threw: it completed (never polled again), so the stream ends after this error.
+      this.stopped = true;
+      this.source.drop();
+      throw error;
+    }
+    if (stopped) {
       this.stopped = true;
       this.source.drop();
       return Done;
@@ -724,10 +759,17 @@ class MergeStream<T> extends Stream<T> {
   }
 }
 
+/** A buffered future's outcome: its output, or (ordered mode) the error it threw. */
+interface Outcome {
+  index: number;
+  value: unknown;
+  failed: boolean;
+}
+
 class BufferedStream<U> extends Stream<U> {
-  private readonly running = new FuturesUnordered<{ index: number; value: U }>();
-  /** Ordered mode: finished outputs waiting for earlier ones. */
-  private readonly ready = new Map<number, U>();
+  private readonly running = new FuturesUnordered<Outcome>();
+  /** Ordered mode: finished outcomes waiting for earlier ones. */
+  private readonly ready = new Map<number, Outcome>();
   private started = 0;
   private emitted = 0;
   private sourceDone = false;
@@ -749,23 +791,29 @@ class BufferedStream<U> extends Stream<U> {
         this.sourceDone = true;
         break;
       }
+      const fut = expectFuture(r, "buffered item");
       const index = this.started++;
+      const outcome = fut.map((value): Outcome => ({ index, value, failed: false }));
+      // Ordered mode: an error takes its place in the order (futures-rs yields an `Err` item
+      // there), so the outputs after it are not left waiting for an index that never comes.
       this.running.push(
-        expectFuture(r, "buffered item").map((value) => ({ index, value: value as U })),
+        this.ordered
+          ? outcome.catch((error): Outcome => ({ index, value: error, failed: true }))
+          : outcome,
       );
     }
     for (;;) {
       if (this.ordered && this.ready.has(this.emitted)) {
-        const value = this.ready.get(this.emitted) as U;
+        const outcome = this.ready.get(this.emitted) as Outcome;
         this.ready.delete(this.emitted++);
-        return value;
+        if (outcome.failed) throw outcome.value;
+        return outcome.value as U;
       }
       const r = this.running.pollNext(cx);
       if (r === Pending) return Pending;
       if (r === Done) return this.sourceDone && this.ready.size === 0 ? Done : Pending;
-      const { index, value } = r;
-      if (!this.ordered) return value;
-      this.ready.set(index, value);
+      if (!this.ordered) return r.value as U;
+      this.ready.set(r.index, r);
     }
   }
 
@@ -799,6 +847,23 @@ class ThrottleStream<T> extends Stream<T> {
 }
 
 /**
+ * A `forEach` or `fold` that fails (the stream or a callback threw) is complete and is never
+ * dropped by its owner (a task drops nothing after a throw), so it drops its stream itself, as
+ * Rust drops a `try_for_each` and its stream once the error is returned: the upstream receivers,
+ * in-flight futures and iterators are released. A cleanup error there is reported, not thrown
+ * over `error`. Not after {@link ChannelReceiverBusy}: another task's stream took the receiver's
+ * place, and dropping it would close the channel under that task.
+ */
+function dropAfterError(source: Stream<unknown>, error: unknown): void {
+  if (error instanceof ChannelReceiverBusy) return;
+  try {
+    source.drop();
+  } catch (cleanupError) {
+    reportCleanupError(cleanupError);
+  }
+}
+
+/**
  * A base class that inherits from Future without deriving from it: made per await, often inside
  * a `try` (see "Constructors in try blocks" on Future).
  */
@@ -811,19 +876,27 @@ class ForEach<T> implements InheritedFuture<void> {
   ) {}
   poll(cx: Context): Poll<void> {
     if (this.done) throw pollAfterCompletion(this);
-    for (;;) {
-      if (this.current !== null) {
-        if (this.current.poll(cx) === Pending) return Pending;
-        this.current = null;
+    try {
+      for (;;) {
+        if (this.current !== null) {
+          if (this.current.poll(cx) === Pending) return Pending;
+          this.current = null;
+        }
+        const r = this.source.pollNext(cx);
+        if (r === Pending) return Pending;
+        if (r === Done) {
+          this.done = true;
+          return undefined;
+        }
+        const out = this.fn(r as T);
+        if (out instanceof Future) this.current = out;
       }
-      const r = this.source.pollNext(cx);
-      if (r === Pending) return Pending;
-      if (r === Done) {
-        this.done = true;
-        return undefined;
-      }
-      const out = this.fn(r as T);
-      if (out instanceof Future) this.current = out;
+    } catch (error) {
+      // The future that threw (if it was `current`) is complete: not dropped again.
+      this.current = null;
+      this.done = true;
+      dropAfterError(this.source, error);
+      throw error;
     }
   }
   drop(): void {
@@ -853,15 +926,21 @@ class Fold<T, A> implements InheritedFuture<A> {
   ) {}
   poll(cx: Context): Poll<A> {
     if (this.done) throw pollAfterCompletion(this);
-    for (;;) {
-      const r = this.source.pollNext(cx);
-      if (r === Pending) return Pending;
-      if (r === Done) {
-        this.done = true;
-        return this.acc;
+    try {
+      for (;;) {
+        const r = this.source.pollNext(cx);
+        if (r === Pending) return Pending;
+        if (r === Done) {
+          this.done = true;
+          return this.acc;
+        }
+        this.items++;
+        this.acc = this.fn(this.acc, r as T);
       }
-      this.items++;
-      this.acc = this.fn(this.acc, r as T);
+    } catch (error) {
+      this.done = true;
+      dropAfterError(this.source, error);
+      throw error;
     }
   }
   drop(): void {
