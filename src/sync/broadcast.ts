@@ -21,6 +21,8 @@ class BroadcastState<T> {
   tail = 0;
   senders = 1;
   receivers = 1;
+  /** The last receiver id given: a receiver tags its waiters with it (`Waiter.needed`). */
+  lastReceiverId = 0;
   readonly waiters = new WaitList();
   constructor(readonly capacity: number) {
     this.slots = new Array(capacity);
@@ -116,20 +118,25 @@ export class BroadcastSender<T> {
 export class BroadcastReceiver<T> {
   private dropped = false;
   private streamWaiter: Waiter | null = null;
+  /** @internal Tags the waiters of this receiver's waits (`Waiter.needed`), to fail them at drop. */
+  readonly id: number;
 
   /** @internal */
   constructor(
     private readonly state: BroadcastState<T>,
     /** Sequence number of the next message this receiver reads. */
     private next: number,
-  ) {}
+  ) {
+    this.id = ++state.lastReceiverId;
+  }
 
   /**
    * A future of the next message.
    *
    * @throws {Lagged} when messages were overwritten before this receiver read them (it then
    * continues with the oldest message held).
-   * @throws {ChannelClosed} once every sender is dropped and this receiver read everything.
+   * @throws {ChannelClosed} once every sender is dropped and this receiver read everything, or
+   * once this receiver was dropped (a `recv` waiting then is woken to fail).
    *
    * Cancel safety: dropping a pending `recv` consumes nothing.
    */
@@ -196,8 +203,8 @@ export class BroadcastReceiver<T> {
   }
 
   /**
-   * The stream protocol: the next message, `Done` once every sender is gone and all is read, or
-   * `Pending`. A lag throws {@link Lagged} (polling again continues).
+   * The stream protocol: the next message, `Done` once every sender is gone and all is read (or
+   * this receiver was dropped), or `Pending`. A lag throws {@link Lagged} (polling again continues).
    */
   pollNext(cx: Context): Poll<T | typeof Done> {
     let r: T | typeof NONE;
@@ -218,14 +225,20 @@ export class BroadcastReceiver<T> {
     return asyncIteratorOf(this);
   }
 
-  /** Unsubscribes. */
+  /**
+   * Unsubscribes: this receiver gets nothing more (not even the messages it had not read yet),
+   * and a `recv` of it waiting is woken to fail with {@link ChannelClosed}.
+   */
   drop(): void {
     if (this.dropped) return;
     this.dropped = true;
-    this.state.receivers--;
+    const state = this.state;
+    state.receivers--;
     if (this.streamWaiter !== null) {
-      this.state.waiters.cancel(this.streamWaiter);
+      state.waiters.cancel(this.streamWaiter);
     }
+    // Its pending recv()s are woken to fail (the list is shared: only those tagged with its id).
+    if (state.waiters.length > 0) state.waiters.wakeTagged(this.id);
   }
 
   [Symbol.dispose](): void {
@@ -234,6 +247,7 @@ export class BroadcastReceiver<T> {
 
   /** @internal The next message, or NONE when caught up (throws Lagged / ChannelClosed). */
   take(): T | typeof NONE {
+    if (this.dropped) throw new ChannelClosed("this receiver was dropped");
     const state = this.state;
     const oldest = state.tail - state.capacity;
     if (this.next < oldest) {
@@ -282,7 +296,10 @@ class BroadcastRecv<T> implements InheritedFuture<T> {
       this.drop();
       return r;
     }
-    this.waiter ??= new Waiter();
+    if (this.waiter === null) {
+      this.waiter = new Waiter();
+      this.waiter.needed = this.receiver.id;
+    }
     this.receiver.waiters.park(this.waiter, cx.waker);
     return Pending;
   }

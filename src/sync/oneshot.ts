@@ -4,12 +4,13 @@ import {
   inheritFrom,
   pollAfterCompletion,
 } from "../future/future.js";
+import type { WakerHold } from "../runtime/held-waker.js";
 import * as HeldWakerModule from "../runtime/held-waker.js";
-import { HeldWaker, type WakerHold } from "../runtime/held-waker.js";
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
 import type { Waker } from "../task/waker.js";
 import { ChannelClosed, ChannelReceiverBusy } from "./errors.js";
+import { Waiter, WaitList } from "./wait-list.js";
 
 // Bound locally for the hot path: see "Hot imports" on Future.
 const Pending: typeof PendingExport = PendingExport;
@@ -81,8 +82,9 @@ export class OneshotSender<T> {
 
   /**
    * A future that completes when the receiver is dropped or closed (so a producer can stop early).
+   * Several may wait at once (the sender shared by tasks): each is woken.
    *
-   * Cancel safety: nothing to lose.
+   * Cancel safety: nothing to lose; dropping one wait leaves the others parked.
    */
   closed(): Future<void> {
     return new OneshotClosed(this.receiver) as unknown as Future<void>;
@@ -139,8 +141,8 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
   declare value: T | undefined;
   /** @internal HAS_VALUE, SENDER_ALIVE, RECEIVER_ALIVE and FINISHED bits. */
   declare flags: number;
-  /** @internal The waker of `sender.closed()`, made when first needed. */
-  declare closedWaiter: HeldWaker | null;
+  /** @internal The waits of `sender.closed()`, made when first needed. */
+  declare closedWaiter: WaitList | null;
 
   /** @internal */
   constructor() {
@@ -280,7 +282,7 @@ export class OneshotReceiver<T> implements WakerHold, InheritedFuture<T> {
     if ((this.flags & RECEIVER_ALIVE) === 0) return;
     this.flags &= ~(RECEIVER_ALIVE | RECV_WAITS);
     if (this.waker !== null) wakeHeld(this);
-    this.closedWaiter?.wake();
+    this.closedWaiter?.wakeAll();
   }
 
   /** Closes and drops a value that was sent but not received. */
@@ -353,16 +355,22 @@ inheritFrom(OneshotRecv, Future);
  * a `try` (see "Constructors in try blocks" on Future).
  */
 class OneshotClosed<T> implements InheritedFuture<void> {
+  private waiter: Waiter | null = null;
   constructor(private readonly receiver: OneshotReceiver<T>) {}
   poll(cx: Context): Poll<void> {
     const receiver = this.receiver;
-    if ((receiver.flags & RECEIVER_ALIVE) === 0) return undefined;
-    receiver.closedWaiter ??= new HeldWaker(true);
-    receiver.closedWaiter.register(cx.waker);
+    if ((receiver.flags & RECEIVER_ALIVE) === 0) {
+      this.drop();
+      return undefined;
+    }
+    receiver.closedWaiter ??= new WaitList();
+    this.waiter ??= new Waiter();
+    receiver.closedWaiter.park(this.waiter, cx.waker);
     return Pending;
   }
   drop(): void {
-    this.receiver.closedWaiter?.release();
+    const waiter = this.waiter;
+    if (waiter !== null) this.receiver.closedWaiter?.cancel(waiter);
   }
   describe(): string {
     return "oneshot.closed";

@@ -125,6 +125,24 @@ export class WaitList {
     return waiter;
   }
 
+  /**
+   * Marks ready, wakes and removes the waiters whose `needed` is `tag` (a primitive that tags its
+   * waiters with their owner: the waits of one receiver when it is dropped). O(length).
+   */
+  wakeTagged(tag: number): void {
+    let waiter = this.head;
+    while (waiter !== null) {
+      let next = waiter.next;
+      if (waiter.needed === tag) {
+        this.remove(waiter);
+        waiter.ready = true;
+        waiter.wake();
+        if (next !== null && !this.holds(next)) next = this.head; // the wake changed the list
+      }
+      waiter = next;
+    }
+  }
+
   /** Marks every waiter ready, wakes it and empties the list (close, notify all). */
   wakeAll(): void {
     for (let waiter = this.popFront(); waiter !== null; waiter = this.popFront()) {

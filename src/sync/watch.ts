@@ -15,6 +15,8 @@ class WatchState<T> {
   version = 0;
   senderAlive = true;
   receivers = 1;
+  /** The last receiver id given: a receiver tags its waiters with it (`Waiter.needed`). */
+  lastReceiverId = 0;
   readonly waiters = new WaitList();
   constructor(public value: T) {}
 }
@@ -157,15 +159,20 @@ export class WatchSender<T> {
  * ```
  */
 export class WatchReceiver<T> {
-  private dropped = false;
+  /** @internal */
+  dropped = false;
   private streamWaiter: Waiter | null = null;
+  /** @internal Tags the waiters of this receiver's waits (`Waiter.needed`), to fail them at drop. */
+  readonly id: number;
 
   /** @internal */
   constructor(
     private readonly state: WatchState<T>,
     /** @internal The version this receiver has seen. */
     public seen: number,
-  ) {}
+  ) {
+    this.id = ++state.lastReceiverId;
+  }
 
   /** The current value (does not mark it seen). */
   borrow(): T {
@@ -178,16 +185,24 @@ export class WatchReceiver<T> {
     return this.state.value;
   }
 
-  /** True when the value changed since this receiver last marked it seen. */
+  /**
+   * True when the value changed since this receiver last marked it seen.
+   *
+   * @throws {ChannelClosed} once the sender is dropped and the last value was seen (as `changed()`
+   *   would: no change can come), so a loop polling it ends rather than spinning on `false`.
+   */
   hasChanged(): boolean {
-    return this.seen !== this.state.version;
+    const state = this.state;
+    if (this.seen !== state.version) return true;
+    if (!state.senderAlive) throw new ChannelClosed("the watch sender was dropped");
+    return false;
   }
 
   /**
    * A future that completes when the value changes after the last one seen (and marks it seen).
    *
    * @throws {ChannelClosed} (from the future) when the sender is dropped and there is no unseen
-   *   value; at once when this receiver was dropped.
+   *   value, or this receiver is dropped while it waits; at once when this receiver was dropped.
    *
    * Cancel safety: dropping it loses nothing; the change is still unseen.
    */
@@ -205,8 +220,8 @@ export class WatchReceiver<T> {
    * ```ts
    * const state = yield* rx.waitFor((s) => s.status === "ready");
    * ```
-   * @throws {ChannelClosed} (from the future) when the sender is dropped before a value matches;
-   *   at once when this receiver was dropped.
+   * @throws {ChannelClosed} (from the future) when the sender is dropped before a value matches,
+   *   or this receiver is dropped while it waits; at once when this receiver was dropped.
    * @throws whatever `predicate` throws (from the future).
    *
    * Cancel safety: dropping it loses nothing; values it checked stay seen.
@@ -230,9 +245,10 @@ export class WatchReceiver<T> {
 
   /**
    * The stream protocol over changes: after each change not yet seen, the current value (marked
-   * seen); `Done` once the sender is gone and the last value was seen.
+   * seen); `Done` once the sender is gone and the last value was seen, or this receiver dropped.
    */
   pollNext(cx: Context): Poll<T | typeof Done> {
+    if (this.dropped) return Done;
     const state = this.state;
     if (this.seen !== state.version) return this.borrowAndUpdate();
     if (!state.senderAlive) return Done;
@@ -246,14 +262,17 @@ export class WatchReceiver<T> {
     return asyncIteratorOf(this);
   }
 
-  /** Unsubscribes. */
+  /** Unsubscribes; a `changed()` or `waitFor` of this receiver waiting is woken to fail. */
   drop(): void {
     if (this.dropped) return;
     this.dropped = true;
-    this.state.receivers--;
+    const state = this.state;
+    state.receivers--;
     if (this.streamWaiter !== null) {
-      this.state.waiters.cancel(this.streamWaiter);
+      state.waiters.cancel(this.streamWaiter);
     }
+    // Its pending waits are woken to fail (the list is shared: only those tagged with its id).
+    if (state.waiters.length > 0) state.waiters.wakeTagged(this.id);
   }
 
   [Symbol.dispose](): void {
@@ -285,6 +304,10 @@ class WatchWait<T> implements InheritedFuture<T | undefined> {
 
   poll(cx: Context): Poll<T | undefined> {
     if (this.done) throw pollAfterCompletion(this);
+    if (this.receiver.dropped) {
+      this.drop();
+      throw new ChannelClosed("this watch receiver was dropped");
+    }
     const state = this.state;
     const predicate = this.predicate;
     const seen = predicate === null ? this.receiver.seen : this.checked;
@@ -316,7 +339,10 @@ class WatchWait<T> implements InheritedFuture<T | undefined> {
           : "the watch sender was dropped before a value matched",
       );
     }
-    this.waiter ??= new Waiter();
+    if (this.waiter === null) {
+      this.waiter = new Waiter();
+      this.waiter.needed = this.receiver.id;
+    }
     state.waiters.park(this.waiter, cx.waker);
     return Pending;
   }

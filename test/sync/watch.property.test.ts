@@ -165,7 +165,12 @@ function checkInvariants(w: World): void {
   for (const r of w.rxs) {
     // Called after every step: borrow() must not mark the value seen (hasChanged would lie next).
     assert.equal(r.rx.borrow(), w.value, `rx${r.id}.borrow() is not the latest value; ${ctx}`);
-    assert.equal(r.rx.hasChanged(), r.seen !== w.version, `rx${r.id}.hasChanged(); ${ctx}`);
+    if (r.seen !== w.version || w.senderAlive) {
+      assert.equal(r.rx.hasChanged(), r.seen !== w.version, `rx${r.id}.hasChanged(); ${ctx}`);
+    } else {
+      // Nothing unseen and no sender: no change can come (tokio's has_changed errs).
+      assert.throws(() => r.rx.hasChanged(), ChannelClosed, `rx${r.id}.hasChanged(); ${ctx}`);
+    }
   }
   let waiting = 0;
   for (const op of w.ops) {
@@ -264,7 +269,7 @@ function pollOp(w: World, op: Op): void {
 }
 
 function dropOp(w: World, op: Op): void {
-  const before = op.rx.rx.hasChanged();
+  const before = changedOrClosed(op.rx.rx);
   op.task.drop();
   w.log.push(`drop op ${op.id} (${op.kind})`);
   if (op.kind === "next" && op.parked && !op.woken) {
@@ -275,7 +280,17 @@ function dropOp(w: World, op: Op): void {
   } else {
     endOp(w, op);
   }
-  assert.equal(op.rx.rx.hasChanged(), before, `dropping op ${op.id} consumed a change`);
+  assert.equal(changedOrClosed(op.rx.rx), before, `dropping op ${op.id} consumed a change`);
+}
+
+/** `hasChanged()`, or "closed" where it throws ChannelClosed (sender gone, nothing unseen). */
+function changedOrClosed(rx: WatchReceiver<unknown>): boolean | "closed" {
+  try {
+    return rx.hasChanged();
+  } catch (error) {
+    if (error instanceof ChannelClosed) return "closed";
+    throw error;
+  }
 }
 
 function dropReceiver(w: World, r: Rx, how: "drop" | "dispose" | "twice"): void {
