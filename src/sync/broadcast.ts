@@ -205,6 +205,9 @@ export class BroadcastReceiver<T> {
   /**
    * The stream protocol: the next message, `Done` once every sender is gone and all is read (or
    * this receiver was dropped), or `Pending`. A lag throws {@link Lagged} (polling again continues).
+   * One task at a time polls a receiver as a stream (one `for await` loop): a second task's poll
+   * takes the wakeup over and the first is not woken again. Give each task its own receiver
+   * (`subscribe()` or `clone()`), as tokio's `&mut self` requires.
    */
   pollNext(cx: Context): Poll<T | typeof Done> {
     let r: T | typeof NONE;

@@ -246,6 +246,9 @@ export class WatchReceiver<T> {
   /**
    * The stream protocol over changes: after each change not yet seen, the current value (marked
    * seen); `Done` once the sender is gone and the last value was seen, or this receiver dropped.
+   * One task at a time polls a receiver as a stream (one `for await` loop): a second task's poll
+   * takes the wakeup over and the first is not woken again. Give each task its own receiver
+   * (`subscribe()` or `clone()`), as tokio's `&mut self` requires.
    */
   pollNext(cx: Context): Poll<T | typeof Done> {
     if (this.dropped) return Done;
