@@ -141,7 +141,9 @@ class Tick implements InheritedFuture<Instant> {
 inheritFrom(Tick, Future);
 
 /**
- * An {@link Interval} ticking every `ms` milliseconds, the first tick at once.
+ * An {@link Interval} ticking every `ms` milliseconds, the first tick at once. The schedule starts
+ * at the first `tick()` poll, not at the call (futures are lazy; tokio's starts at creation), so an
+ * interval made early does not owe ticks for the time before it was first awaited.
  *
  * @example
  * ```ts

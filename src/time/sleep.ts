@@ -120,6 +120,9 @@ export interface Sleep extends Future<void> {}
 /**
  * A future that completes `ms` milliseconds after it is first polled. Deadlines round up to the
  * millisecond; it never completes early (when the host timer fires early, the driver re-arms).
+ * Any finite `ms` is accepted: a deadline more than 2^53 - 1 ms (~285,000 years) after the runtime's
+ * time driver started is treated as that limit (tokio likewise caps far deadlines), so on a virtual
+ * clock `sleep(Number.MAX_VALUE)` ends when auto-advance reaches it.
  *
  * @example
  * ```ts

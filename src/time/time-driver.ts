@@ -5,6 +5,16 @@ import type { Runtime } from "../runtime/runtime.js";
 import { TimerEntry, type TimerOwner, TimerWheel } from "./timer-wheel.js";
 
 const KEY = {};
+/**
+ * The longest delay a host timer takes: Node's and browsers' `setTimeout` turn a larger one (over
+ * ~24.8 days) into 1 ms. A later deadline is reached in steps: the timer fires early and re-arms.
+ */
+const MAX_HOST_DELAY = 2147483647;
+/**
+ * The farthest tick (2^53 - 1 ms, ~285,000 years after the driver started): a later deadline fires
+ * then (like tokio's far-future clamp), so auto-advance reaches it in a bounded number of steps.
+ */
+const MAX_TICK = Number.MAX_SAFE_INTEGER;
 
 /**
  * The runtime's time driver: one {@link TimerWheel} of 1 ms ticks and at most one host timer,
@@ -12,7 +22,10 @@ const KEY = {};
  * entries (which wake their tasks); it never polls a future.
  *
  * - Deadlines round up to the next millisecond, and an entry fires only once the clock has reached
- *   it: when Node fires a timer early, the driver re-arms for the rest.
+ *   it: when Node fires a timer early, the driver re-arms for the rest. A host timer is never set
+ *   for more than 2^31 - 1 ms (`setTimeout`'s limit); a later deadline is reached by re-arming.
+ * - A deadline more than 2^53 - 1 ms (~285,000 years) after the driver started fires at that
+ *   point: no wheel tick is farther.
  * - Lifetime: while the wheel holds entries it counts as a wake source (no deadlock is reported);
  *   its host timer keeps the process alive only while a `run`/`main` root is pending.
  * - Paused clock: no host timer; with auto-advance, an idle runtime jumps to the next deadline.
@@ -50,10 +63,13 @@ export class TimeDriver implements Driver {
     return this.runtime.time.now();
   }
 
-  /** The wheel tick of a clock time: rounded up, so a timer never fires before its deadline. */
+  /**
+   * The wheel tick of a clock time: rounded up, so a timer never fires before its deadline. Capped
+   * at {@link MAX_TICK}, past which milliseconds are no longer whole numbers.
+   */
   tickOf(time: number): number {
     const tick = Math.ceil(time - this.origin);
-    return Math.max(tick, 0);
+    return tick > MAX_TICK ? MAX_TICK : Math.max(tick, 0);
   }
 
   /** The clock time a tick stands for. */
@@ -138,7 +154,7 @@ export class TimeDriver implements Driver {
       this.armedFor = -1;
     }
     if (next < 0) return;
-    const delay = Math.max(0, Math.ceil(this.timeOf(next) - this.now()));
+    const delay = Math.min(MAX_HOST_DELAY, Math.max(0, Math.ceil(this.timeOf(next) - this.now())));
     const timer = this.runtime.platform.setTimer(this.onHostTimer, delay);
     if (!this.runtime.hasPendingRoots()) timer.unref();
     this.hostTimer = timer;

@@ -102,20 +102,26 @@ export class TimerWheel {
       if (level < 0 || deadline > now) break;
       this.elapsed = deadline;
       const index = level * SLOTS + slotOf(deadline, level);
-      let entry: TimerEntry | null = this.heads[index]!;
-      this.heads[index] = this.tails[index] = null;
-      this.clearBit(level, index - level * SLOTS);
+      // Cascade first (no callback runs), so that entries an expiry below adds come after these.
+      let entry = this.heads[index] ?? null;
       while (entry !== null) {
         const next: TimerEntry | null = entry.next;
-        entry.prev = entry.next = null;
-        entry.level = -1;
+        if (entry.tick > deadline) {
+          this.unlink(entry);
+          this.place(entry);
+        }
+        entry = next;
+      }
+      // Then expire one entry at a time, each unlinked first: an expiry may remove, reset or add
+      // entries, including ones of this slot. (Nothing new is ever placed in this slot.)
+      for (entry = this.heads[index] ?? null; entry !== null; entry = this.heads[index] ?? null) {
+        this.unlink(entry);
         if (entry.tick <= deadline) {
           this.count--;
           entry.owner.expire();
         } else {
           this.place(entry);
         }
-        entry = next;
       }
     }
     if (now > this.elapsed) this.elapsed = now;
