@@ -612,6 +612,8 @@ const NOT_YET = 0;
 const VALUE = 1;
 const ERROR = 2;
 const DROPPED = 3;
+/** The inner future's cleanup threw: `fn` runs, then the error is thrown by `pollDrop`. */
+const DROP_FAILED = 4;
 
 /**
  * A base class that inherits from Future without deriving from it: made per await, often inside
@@ -651,10 +653,22 @@ class FinallyFuture<T> implements InheritedFuture<T> {
 
   pollDrop(cx: Context): Poll<void> {
     if (this.outcome === NOT_YET) {
-      if (this.inner.pollDrop(cx) === Pending) return Pending;
-      this.outcome = DROPPED;
+      try {
+        if (this.inner.pollDrop(cx) === Pending) return Pending;
+        this.outcome = DROPPED;
+      } catch (error) {
+        // The inner cleanup failed: `fn` still runs (as a `finally` does), then this error is thrown.
+        this.outcome = DROP_FAILED;
+        this.result = error;
+      }
     }
     if (this.finishCleanup(cx) === Pending) return Pending;
+    if (this.outcome === DROP_FAILED) {
+      const error = this.result;
+      this.outcome = DROPPED;
+      this.result = undefined;
+      throw error;
+    }
     return undefined;
   }
 

@@ -4,6 +4,7 @@ import {
   type Future,
   future,
   InvalidArgumentError,
+  JoinError,
   pending,
   Runtime,
   ready,
@@ -456,6 +457,92 @@ describe("finally", () => {
     innerCleanup.resolve();
     assert.equal(task.pollDrop(), undefined);
     assert.deepEqual(log, ["inner cleaned", "fn"]);
+  });
+
+  test("the inner future's cleanup throws when dropped: fn still runs once, then that error is thrown", () => {
+    const boom = new Error("inner cleanup failed");
+    const log: string[] = [];
+    const fut = future(function* () {
+      try {
+        yield* pending();
+      } finally {
+        log.push("inner finally");
+        // biome-ignore lint/correctness/noUnsafeFinally: the cleanup error under test
+        throw boom;
+      }
+    }).finally(() => {
+      log.push("fn");
+    });
+    const task = new MockTask(fut);
+    assertPending(task.poll());
+    assert.throws(
+      () => task.pollDrop(),
+      (e) => e === boom,
+    );
+    assert.deepEqual(log, ["inner finally", "fn"], "as a JavaScript finally after a throw");
+    assert.equal(task.pollDrop(), undefined, "done: idempotent, the error is thrown once");
+    assert.deepEqual(log, ["inner finally", "fn"]);
+  });
+
+  test("the inner future's async cleanup fails: an async fn runs to its end, then the error", () => {
+    const innerCleanup = new Leaf();
+    const fnCleanup = new Leaf();
+    const boom = new Error("inner async cleanup failed");
+    const log: string[] = [];
+    const fut = future(function* () {
+      try {
+        yield* pending();
+      } finally {
+        yield* innerCleanup;
+      }
+    }).finally(() => {
+      log.push("fn");
+      return fnCleanup;
+    });
+    const task = new MockTask(fut);
+    assertPending(task.poll());
+    assertPending(task.pollDrop());
+    innerCleanup.reject(boom);
+    assertPending(task.pollDrop(), "fn's future is waited for first");
+    assert.deepEqual(log, ["fn"]);
+    fnCleanup.resolve();
+    assert.throws(
+      () => task.pollDrop(),
+      (e) => e === boom,
+    );
+  });
+
+  test("an aborted task: fn runs although the inner cleanup throws; the handle has that error", async () => {
+    const boom = new Error("inner cleanup failed");
+    let runs = 0;
+    const rt = new Runtime();
+    const outcome = await rt.run(
+      future(function* () {
+        const handle = rt.spawn(
+          future(function* () {
+            try {
+              yield* pending();
+            } finally {
+              // biome-ignore lint/correctness/noUnsafeFinally: the cleanup error under test
+              throw boom;
+            }
+          }).finally(() => {
+            runs++;
+          }),
+        );
+        yield* yieldNow();
+        handle.abort();
+        try {
+          yield* handle;
+          return "no error";
+        } catch (error) {
+          return error;
+        }
+      }),
+    );
+    assert.equal(runs, 1);
+    assert.ok(outcome instanceof JoinError);
+    assert.equal(outcome.cause, boom);
   });
 
   test("dropped before the first poll: fn runs once", () => {
