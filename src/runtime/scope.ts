@@ -85,9 +85,14 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
   override drop(): void {
     if (this.phase === DONE) return;
     this.dropping = true;
-    this.body.drop();
-    for (const child of this.children) child.scheduler.abort(child);
-    this.finish();
+    try {
+      this.body.drop(); // throws a cleanup error of the body's that is thrown synchronously
+    } finally {
+      for (const child of this.children) child.scheduler.abort(child);
+      this.finish();
+      // An error of the body or a child, recorded but not thrown yet: nobody else can read it.
+      if (this.failed) reportCleanupError(this.error);
+    }
   }
 
   override pollDrop(cx: Context): Poll<void> {
@@ -166,7 +171,8 @@ class ScopeFuture<T> extends Future<T> implements Scope, TaskOwner {
  * ```
  * @throws the first error of the body or a child, after everything was cancelled. A later error
  * (of cleanup that failed meanwhile, or of a child after the scope was dropped synchronously) is
- * reported by the runtime (`onUnhandledError`), never swallowed.
+ * reported by the runtime (`onUnhandledError`), never swallowed; so is the first error when the
+ * scope is dropped synchronously (`drop()`, `using`) before it could throw it.
  * @throws {InvalidArgumentError} when `body` is not a generator function.
  *
  * Cancel safety: dropping the scope cancels the body and every child; with an owner that drives

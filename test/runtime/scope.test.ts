@@ -155,6 +155,85 @@ describe("scope", () => {
     assert.deepEqual(reported, [boom]);
   });
 
+  test("dropped synchronously after a child failed: that error is reported, not swallowed", async () => {
+    const { rt, reported } = collectingRuntime();
+    const boom = new Error("child failed");
+    const counts = { start: 0, end: 0 };
+    await rt.run(
+      future(function* () {
+        const sc = scope(function* (s) {
+          s.spawn(
+            future(function* () {
+              yield* ticks(1);
+              throw boom;
+            }),
+          );
+          s.spawn(child(counts, 3)); // still cleaning up when the scope is dropped
+          yield* pending();
+        });
+        assertPending(new MockTask(sc).poll());
+        yield* ticks(3); // the first child has failed; the scope has not thrown yet
+        assert.deepEqual(reported, []);
+        sc.drop();
+        yield* ticks(6);
+      }),
+    );
+    assert.deepEqual(counts, { start: 1, end: 1 });
+    assert.deepEqual(reported, [boom]);
+  });
+
+  test("dropped synchronously while the body's finally throws: the children are still aborted", async () => {
+    const { rt, reported } = collectingRuntime();
+    const boom = new Error("body finally failed");
+    const counts = { start: 0, end: 0 };
+    let thrown: unknown;
+    await rt.run(
+      future(function* () {
+        const sc = scope(function* (s) {
+          s.spawn(child(counts, 1));
+          try {
+            yield* pending();
+          } finally {
+            // biome-ignore lint/correctness/noUnsafeFinally: the cleanup error under test
+            throw boom;
+          }
+        });
+        assertPending(new MockTask(sc).poll());
+        yield* ticks(1);
+        try {
+          sc.drop();
+        } catch (error) {
+          thrown = error;
+        }
+        yield* ticks(4);
+      }),
+    );
+    assert.equal(thrown, boom, "the synchronous cleanup error is thrown by drop()");
+    assert.deepEqual(counts, { start: 1, end: 1 }, "the child did not outlive the scope");
+    assert.equal(rt.dump().tasks.length, 0);
+    assert.deepEqual(reported, []);
+  });
+
+  test("a failed child whose handle the cancelled body drops (`using`): thrown by the scope, not reported", async () => {
+    const { rt, reported } = collectingRuntime();
+    const boom = new Error("child failed");
+    await assert.rejects(
+      rt.run(
+        scope(function* (s) {
+          // The child's failure cancels the body, whose `using` then drops the handle.
+          using _handle = s.spawn(
+            future(function* () {
+              throw boom;
+            }),
+          );
+          yield* pending();
+        }),
+      ),
+      boom,
+    );
+    assert.deepEqual(reported, [], "the scope rethrew it: not an unhandled error");
+  });
+
   test("a child's cleanup error after the body's error is reported; the body's is thrown", async () => {
     const { rt, reported } = collectingRuntime();
     const first = new Error("body failed");
