@@ -23,6 +23,11 @@ export class JoinSet<T> implements TaskOwner {
   private readonly running = new Set<Task<T>>();
   private readonly finished: Task<T>[] = [];
   private readonly waiter = new HeldWaker();
+  /**
+   * Waits of other tasks, while `waiter` holds one: `joinNext` awaited from several tasks at once.
+   * Every completion wakes them all; whoever polls first takes the task, the others wait again.
+   */
+  private others: HeldWaker[] | null = null;
 
   /** Tasks in the set: running, or finished and not yet returned by `joinNext`. */
   get length(): number {
@@ -47,6 +52,9 @@ export class JoinSet<T> implements TaskOwner {
    * @throws {JoinError} when that task threw (its error is the `cause`).
    * @throws {Cancelled} when that task was aborted.
    *
+   * Several tasks may wait at once: each completion wakes them all and one of them returns it;
+   * when the set becomes empty (or is dropped), every waiting one returns `undefined`.
+   *
    * Cancel safety: dropping the wait loses nothing; the next call returns the same task.
    */
   joinNext(): Future<T | undefined> {
@@ -61,14 +69,15 @@ export class JoinSet<T> implements TaskOwner {
   /**
    * Aborts every task still running and forgets them all. As with dropped handles, an error
    * nobody can join any more (a failed task not yet joined, or one failing in its cleanup after
-   * the drop) is reported by the runtime (`onUnhandledError`).
+   * the drop) is reported by the runtime (`onUnhandledError`). A `joinNext` still waiting (of
+   * another task) completes with `undefined`: the set is empty.
    */
   drop(): void {
     this.abortAll();
     this.running.clear();
     for (const task of this.finished) reportIfUnread(task);
     this.finished.length = 0;
-    this.waiter.release();
+    this.wakeWaiters();
   }
 
   [Symbol.dispose](): void {
@@ -82,7 +91,7 @@ export class JoinSet<T> implements TaskOwner {
       return;
     }
     this.finished.push(task as Task<T>);
-    this.waiter.wake();
+    this.wakeWaiters();
   }
 
   /** @internal */
@@ -93,8 +102,29 @@ export class JoinSet<T> implements TaskOwner {
       return outputOf(task);
     }
     if (this.running.size === 0) return undefined;
-    this.waiter.register(cx.waker);
+    const waiter = this.waiter;
+    if (!waiter.isRegistered || waiter.willWake(cx.waker)) {
+      waiter.register(cx.waker);
+    } else {
+      // Another task waits already: keep both (replacing its waker would leave it parked).
+      const others = (this.others ??= []);
+      if (!others.some((held) => held.willWake(cx.waker))) {
+        const held = new HeldWaker();
+        held.register(cx.waker);
+        others.push(held);
+      }
+    }
     return Pending;
+  }
+
+  /** Wakes every waiting `joinNext`. */
+  private wakeWaiters(): void {
+    this.waiter.wake();
+    const others = this.others;
+    if (others !== null) {
+      this.others = null;
+      for (const held of others) held.wake();
+    }
   }
 }
 
