@@ -1,12 +1,14 @@
 import { Future } from "../future/future.js";
 import type { Context } from "../task/context.js";
 import { Pending as PendingExport, type Poll } from "../task/poll.js";
+import type { Waker } from "../task/waker.js";
 import { Cancelled, JoinError } from "./errors.js";
 import {
   ABORTED,
   DETACHED,
   FAILED,
   heldByRuntime,
+  MORE_WAITERS,
   OBSERVED,
   releasedByRuntime,
   type Task,
@@ -24,6 +26,44 @@ export interface HandleHost {
   reportUnobserved(task: Task): void;
   watchUnobserved(handle: JoinHandle<unknown>, task: Task): void;
   unwatchUnobserved(handle: JoinHandle<unknown>): void;
+}
+
+/**
+ * The wakers of the tasks awaiting a handle besides the one in `task.joinWaker` (a handle awaited
+ * by several tasks at once), each marked {@link heldByRuntime}. Kept aside, with the task's
+ * {@link MORE_WAITERS} flag, so that the common case of one awaiting task costs nothing more.
+ */
+const moreJoinWakers = new WeakMap<Task, Waker[]>();
+
+/**
+ * @internal Wakes (`wake === true`) or drops the wakers of {@link moreJoinWakers}, and forgets them.
+ */
+export function releaseMoreJoinWakers(task: Task, wake: boolean): void {
+  if ((task.handleFlags & MORE_WAITERS) === 0) return;
+  task.handleFlags &= ~MORE_WAITERS;
+  const wakers = moreJoinWakers.get(task);
+  moreJoinWakers.delete(task);
+  if (wakers === undefined) return;
+  for (const waker of wakers) {
+    releasedByRuntime(waker);
+    if (wake) waker.wake();
+    else waker.drop();
+  }
+}
+
+/** Keeps a clone of `waker` in {@link moreJoinWakers}, unless one there wakes the same task. */
+function addJoinWaker(task: Task, waker: Waker): void {
+  let wakers = moreJoinWakers.get(task);
+  if (wakers === undefined) {
+    wakers = [];
+    moreJoinWakers.set(task, wakers);
+    task.handleFlags |= MORE_WAITERS;
+  } else if (wakers.some((w) => w.willWake(waker))) {
+    return;
+  }
+  const clone = waker.clone();
+  heldByRuntime(clone);
+  wakers.push(clone);
 }
 
 /**
@@ -46,6 +86,7 @@ export function reportIfUnread(task: Task): void {
  *   throws is reported by the runtime instead of being lost. A `select` that the handle lost, or a
  *   cancelled task that was awaiting it, drops it too; awaiting it again re-attaches it, so a
  *   failure after that is read through the handle, not reported.
+ * - Several tasks may await the handle at once (as a promise): each gets the outcome.
  *
  * @example
  * ```ts
@@ -89,14 +130,14 @@ export class JoinHandle<T> extends Future<T> {
     if ((task.handleFlags & DETACHED) !== 0) task.handleFlags &= ~DETACHED;
     if ((task.state & COMPLETE) === 0) {
       const current = task.joinWaker;
-      if (current === null || !current.willWake(cx.waker)) {
-        if (current !== null) {
-          releasedByRuntime(current);
-          current.drop();
-        }
+      if (current === null) {
         const waker = cx.waker.clone();
         heldByRuntime(waker);
         task.joinWaker = waker;
+      } else if (!current.willWake(cx.waker)) {
+        // Another task awaits the handle too (or did, and has not dropped it): keep both, since
+        // replacing its waker would leave it parked. A stale one only gets a spurious wake.
+        addJoinWaker(task, cx.waker);
       }
       return Pending;
     }
@@ -116,9 +157,17 @@ export class JoinHandle<T> extends Future<T> {
     if (waker !== null) {
       task.joinWaker = null;
       releasedByRuntime(waker);
-      waker.drop();
+      if ((task.handleFlags & MORE_WAITERS) === 0) {
+        waker.drop();
+      } else {
+        // Awaited by several tasks: which one drops the handle is unknown, so wake them all;
+        // the others poll it again, which attaches the task again.
+        waker.wake();
+        releaseMoreJoinWakers(task, true);
+      }
     }
-    if (task.outcome === FAILED && (task.handleFlags & OBSERVED) === 0) {
+    // A task with an owner (a join set, a scope) is reported by its owner if nobody reads it.
+    if (task.outcome === FAILED && (task.handleFlags & OBSERVED) === 0 && task.owner === null) {
       task.handleFlags |= OBSERVED;
       this.host.unwatchUnobserved(this);
       this.host.reportUnobserved(task);

@@ -17,12 +17,19 @@ import { currentOrDefaultRuntime } from "./default-runtime.js";
 import type { Driver } from "./driver.js";
 import { type TaskDump, takeDump } from "./dump.js";
 import { BlockOnError, Cancelled, DeadlockError, RuntimeClosedError } from "./errors.js";
-import { type HandleHost, JoinHandle, outputOf, taskLabel } from "./join-handle.js";
+import {
+  type HandleHost,
+  JoinHandle,
+  outputOf,
+  releaseMoreJoinWakers,
+  taskLabel,
+} from "./join-handle.js";
 import { ReadyQueue } from "./ready-queue.js";
 import {
   ABORTED,
   DETACHED,
   FAILED,
+  MORE_WAITERS,
   OBSERVED,
   OUTPUT,
   releasedByRuntime,
@@ -601,6 +608,7 @@ export class Runtime implements TaskScheduler, HandleHost {
       task.joinWaker = null;
       releasedByRuntime(joinWaker);
       joinWaker.wake();
+      if ((task.handleFlags & MORE_WAITERS) !== 0) releaseMoreJoinWakers(task, true);
     }
     if (task.owner !== null) {
       task.owner.childCompleted(task);

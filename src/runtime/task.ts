@@ -32,6 +32,8 @@ export interface TaskScheduler {
 export const DETACHED = 1;
 /** Handle flags: the task's outcome was read through its handle or owner. */
 export const OBSERVED = 2;
+/** Handle flags: tasks other than the one of `joinWaker` await the handle too (`moreJoinWakers`). */
+export const MORE_WAITERS = 4;
 
 /**
  * One spawned future and everything the scheduler needs to run it. The task is its own waker: its

@@ -123,7 +123,7 @@ describe("spurious polls by hand (MockTask)", () => {
     assert.equal(assertReady(task.poll()), 42);
   });
 
-  test("JoinHandle polled from another task releases the first task's waker", () => {
+  test("JoinHandle polled from another task keeps the first task's waker too: both are woken", () => {
     const rt = new Runtime();
     const gate = new Gate<number>();
     const handle = rt.spawn(gate);
@@ -133,12 +133,17 @@ describe("spurious polls by hand (MockTask)", () => {
     assertPending(first.poll());
     assertPending(second.poll());
     assertPending(second.poll());
-    assert.equal(first.wakerRefCount, 0);
-    assert.equal(second.wakerRefCount, 1);
+    assertPending(first.poll());
+    assert.equal(first.wakerRefCount, 1, "replacing it would leave the first task parked");
+    assert.equal(second.wakerRefCount, 1, "one clone each, not one per poll");
     gate.open(1);
     rt.blockOn(settle(rt));
-    assert.equal(first.isWoken(), false);
+    assert.equal(first.isWoken(), true);
     assert.equal(second.isWoken(), true);
+    assert.equal(first.wakerRefCount, 0);
+    assert.equal(second.wakerRefCount, 0);
+    assert.equal(assertReady(first.poll()), 1);
+    assert.equal(assertReady(second.poll()), 1);
   });
 
   test("JoinSet.joinNext: Pending while members run, one stored waker, then outputs", () => {
@@ -159,14 +164,19 @@ describe("spurious polls by hand (MockTask)", () => {
     for (let i = 0; i < SPURIOUS; i++) assertPending(task.poll());
     // A fresh joinNext() future, polled by the same task, reuses the stored waker.
     assert.equal(task.wakerRefCount, 1);
-    assertPending(new MockTask(set.joinNext()).poll());
-    assert.equal(task.wakerRefCount, 0, "another task's poll replaced our waker");
+    const other = new MockTask(set.joinNext());
+    assertPending(other.poll());
+    assertPending(other.poll());
+    assert.equal(task.wakerRefCount, 1, "another task's wait is kept besides ours, not instead");
+    assert.equal(other.wakerRefCount, 1);
     assertPending(task.poll());
-    assert.equal(task.wakerRefCount, 1, "our next poll stores ours again");
+    assert.equal(task.wakerRefCount, 1);
     assert.equal(a.polls + b.polls, 2, "members were polled once each, by the runtime");
     b.open("b");
     rt.blockOn(settle(rt));
     assert.equal(task.isWoken(), true);
+    assert.equal(other.isWoken(), true, "every waiting task is woken; one of them takes it");
+    assert.equal(other.wakerRefCount, 0);
     assert.equal(assertReady(task.poll()), "b");
     assert.equal(set.length, 1);
     const rest = new MockTask(set.joinNext());
