@@ -141,7 +141,9 @@ function branchesOf(futures: Iterable<Future<unknown>>, where: string): Future<u
  * @throws {InvalidArgumentError} for an empty list or a non-future.
  *
  * Cancel safety: the losers are dropped, so `select` is as cancel-safe as its branches: a branch
- * that loses data when dropped mid-way (not cancel-safe) loses it here too.
+ * that loses data when dropped mid-way (not cancel-safe) loses it here too. One window more: once
+ * a branch has won, `select` waits for the losers' asynchronous cleanup before it returns; if the
+ * `select` itself is dropped during that wait, the winner's output (a received message) is lost.
  */
 export function select<const F extends readonly Future<unknown>[]>(
   futures: F,
