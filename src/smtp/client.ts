@@ -34,7 +34,10 @@ export interface SmtpTimeouts {
   readonly rcpt: number;
   /** DATA until 354 (2 min). */
   readonly data: number;
-  /** Writing the message (3 min). */
+  /**
+   * Each write of the message (3 min): a slice of at most 64 KiB of an in-memory message, or a
+   * chunk of a streamed one (RFC 5321 4.5.3.2.5 bounds each send, not the whole message).
+   */
   readonly dataBlock: number;
   /** The reply to the final dot (10 min). */
   readonly dataEnd: number;
@@ -385,7 +388,8 @@ export class SmtpClient {
    * Cancel safety: dropping it closes the connection at once (without waiting for 221).
    */
   quit(): Future<void> {
-    return quitAndClose(this);
+    // (The finally also closes when it is dropped before its first poll.)
+    return quitAndClose(this).finally(() => this.close());
   }
 
   /**
@@ -421,6 +425,8 @@ export class SmtpClient {
   readReply(commandName: string, ms: number): Future<SmtpReply> {
     return timeout(readReplyLines(this, commandName), ms).map((reply) => {
       if (reply.code === 421) {
+        // The server answered (a final dot too: it refused the message), so nothing is unknown.
+        this.awaitingFinalReply = false;
         this.close();
         throw replyError(reply, commandName);
       }
@@ -823,6 +829,9 @@ function sortRecipient(out: Envelope, reply: SmtpReply, recipient: string, line:
   } else out.refused.push({ recipient, error: replyError(reply, line) });
 }
 
+/** How much of an in-memory message one write within the data block limit takes. */
+const DATA_SLICE = 64 * 1024;
+
 /** Writes the message (DATA already answered 354) and its final dot; returns the final reply. */
 const dataPhase = asyncFn(function* dataPhase(
   client: SmtpClient,
@@ -831,7 +840,12 @@ const dataPhase = asyncFn(function* dataPhase(
 ) {
   const limits = client.limits;
   if (data instanceof Uint8Array) {
-    yield* timeout(client.writeBytes(dataPayload(data)), limits.dataBlock);
+    // RFC 5321 4.5.3.2.5 bounds each send, not the whole message: a large message that keeps
+    // moving over a slow link is written in slices, each within the data block limit.
+    const payload = dataPayload(data);
+    for (let at = 0; at < payload.length; at += DATA_SLICE) {
+      yield* timeout(client.writeBytes(payload.subarray(at, at + DATA_SLICE)), limits.dataBlock);
+    }
   } else {
     // Chunk by chunk: each write waits until the socket takes it (backpressure), within the
     // RFC 5321 data block limit; the encoder's state spans chunk boundaries.

@@ -29,7 +29,10 @@ export class DataEncoder {
     const out = new Uint8Array(chunk.length * 2);
     let o = 0;
     let i = 0;
-    if (this.afterCr && chunk.length > 0 && chunk[0] === LF) i = 1;
+    // An empty chunk changes nothing: a CR that ended the last chunk still pairs with an LF that
+    // starts the next non-empty one.
+    if (chunk.length === 0) return out;
+    if (this.afterCr && chunk[0] === LF) i = 1;
     this.afterCr = false;
     for (; i < chunk.length; i++) {
       const b = chunk[i]!;

@@ -175,12 +175,13 @@ const closeIdle = asyncFn(function* closeIdle(idle: Idle[]) {
 });
 
 /**
- * True for failures worth a retry on a new connection: 4xx replies, lost connections, timeouts.
- * A message the server cannot take (SIZE, 8BITMIME, SMTPUTF8) or a one-shot body already sent
- * would fail the same way again.
+ * True for failures worth a retry on a new connection: 4xx replies, lost connections, timeouts,
+ * all before the final dot (a 4xx to the final dot is a failure the caller decides about, never
+ * retried here: no email twice). A message the server cannot take (SIZE, 8BITMIME, SMTPUTF8) or a
+ * one-shot body already sent would fail the same way again.
  */
 function transient(error: unknown): boolean {
-  if (error instanceof SmtpError) return error.transient;
+  if (error instanceof SmtpError) return error.transient && error.command !== "end of data";
   return !(error instanceof SmtpCapabilityError || error instanceof BodyConsumedError);
 }
 
@@ -204,7 +205,12 @@ const pooledSend = asyncFn(function* pooledSend(pool: SmtpPool, envelope: SmtpEn
       const unknown = conn?.client.awaitingFinalReply === true;
       if (conn !== null) {
         if (conn.client.isClosed || unknown) conn.client.close();
-        else pool.release(conn);
+        else {
+          // Past its message budget or after close(): retired (QUIT), not left open.
+          const retiring = pool.release(conn);
+          conn = null;
+          if (retiring !== null) yield* retiring;
+        }
       }
       conn = null;
       if (unknown) return { status: "unknown", error, attempts } as SmtpSendOutcome;
