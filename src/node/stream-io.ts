@@ -116,6 +116,12 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
     stream.on("finish", this.onFinish);
     stream.on("error", this.onError);
     stream.on("close", this.onClose);
+    // Destroyed before it was wrapped (a queued connection its peer reset before the accept, a
+    // stream that failed earlier): its 'error' and 'close' are past and will not wake anyone.
+    if (stream.destroyed) {
+      if (stream.errored !== null) this.error = IoError.from(stream.errored, "stream");
+      this.ended = true;
+    }
   }
 
   pollRead(cx: Context, buf: Uint8Array): Poll<number> {
@@ -178,6 +184,9 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
     if (data.length === 0) return 0;
     // Destroyed: Node would drop the bytes silently, and no 'drain' would ever wake a wait.
     if (stream.destroyed) throw closedError("write");
+    // Ended by `shutdown`: Node would accept the bytes, drop them and then destroy the whole
+    // stream (its readable side too) with "write after end"; a shut-down socket fails the write.
+    if (stream.writableEnded) throw new IoError("write after shutdown", "EPIPE", "write");
     if (this.needDrain) {
       this.writer.register(cx.waker);
       return Pending;
@@ -194,7 +203,8 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
 
   /**
    * Completes once every write made before it was handed on (a marker queued by an earlier,
-   * dropped flush counts only for the writes before that marker).
+   * dropped flush counts only for the writes before that marker; during a shutdown, once it
+   * finished).
    *
    * @throws {IoError} (EPIPE) when the stream was closed before those writes went out.
    */
@@ -205,6 +215,9 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
     if (stream.destroyed) throw closedError("flush");
     if (stream.writableLength === 0) return undefined;
     this.flusher.register(cx.waker);
+    // A shutdown is under way: no marker can be written after the end ('write after end' would
+    // destroy the stream); its 'finish' (or the close) comes once the bytes were handed on.
+    if (stream.writableEnded) return Pending;
     if (this.marked !== this.writes) {
       const through = this.writes;
       this.marked = through;
@@ -219,7 +232,8 @@ export class NodeStreamIo implements AsyncRead, AsyncWrite {
   }
 
   /**
-   * Flushes and ends the writable side (a half-close for a socket).
+   * Flushes and ends the writable side (a half-close for a socket). Once it started, writes throw
+   * {@link IoError} (EPIPE); the readable side is unaffected.
    *
    * @throws {IoError} (EPIPE) when the stream was destroyed before it finished.
    */
