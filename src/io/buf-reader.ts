@@ -61,6 +61,9 @@ export class BufReader implements AsyncRead {
   /**
    * The next line without its `\n` (and `\r\n`), decoded as UTF-8; `undefined` at the end of the
    * stream. A last line without a newline is returned as is.
+   *
+   * @throws {LineTooLong} when the line (without its newline) is longer than `maxLineLength`,
+   * however its bytes arrived; it stays in the buffer, so reading lines again throws again.
    */
   pollReadLine(cx: Context): Poll<string | undefined> {
     for (;;) {
@@ -69,13 +72,19 @@ export class BufReader implements AsyncRead {
         const lineEnd = this.start + newline;
         const textEnd =
           lineEnd > this.start && this.buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+        // However the bytes arrived: a long line read in one chunk is as long.
+        if (textEnd - this.start > this.maxLineLength) throw new LineTooLong(this.maxLineLength);
         const line = this.decoder.decode(this.buf.subarray(this.start, textEnd));
         this.start = lineEnd + 1;
         return line;
       }
-      if (this.end - this.start > this.maxLineLength) throw new LineTooLong(this.maxLineLength);
+      // One byte more may be the "\r" of a line of the longest length.
+      if (this.end - this.start > this.maxLineLength + 1) {
+        throw new LineTooLong(this.maxLineLength);
+      }
       if (this.eof) {
         if (this.start === this.end) return undefined;
+        if (this.end - this.start > this.maxLineLength) throw new LineTooLong(this.maxLineLength);
         const line = this.decoder.decode(this.buf.subarray(this.start, this.end));
         this.start = this.end;
         return line;

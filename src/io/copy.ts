@@ -11,6 +11,8 @@ class Copy extends Future<number> {
   private offset = 0;
   private total = 0;
   private readDone = false;
+  /** Bytes were written since the last flush. */
+  private needFlush = false;
   private done = false;
 
   constructor(
@@ -29,6 +31,7 @@ class Copy extends Future<number> {
         const n = acceptedBytes(r, this.pending - this.offset, "copy");
         this.offset += n;
         this.total += n;
+        this.needFlush = true;
         continue;
       }
       if (this.readDone) {
@@ -37,7 +40,12 @@ class Copy extends Future<number> {
         return this.total;
       }
       const r = this.reader.pollRead(cx, this.buf);
-      if (r === Pending) return Pending;
+      if (r === Pending) {
+        // The reader may wait for a reply to bytes a buffering writer still holds (a proxied
+        // request/response): hand them on while waiting, or both sides wait for ever (as tokio).
+        if (this.needFlush && this.writer.pollFlush(cx) !== Pending) this.needFlush = false;
+        return Pending;
+      }
       if (r === 0) this.readDone = true;
       this.pending = r;
       this.offset = 0;
@@ -52,7 +60,8 @@ class Copy extends Future<number> {
 /**
  * A future that copies every byte from `reader` to `writer` until the end of the stream, then
  * flushes; completes with the number of bytes copied. Memory stays bounded: it reads only when
- * the previous chunk was written.
+ * the previous chunk was written. While the reader has nothing to give, it flushes what it wrote
+ * (a buffering writer does not hold back a request the reader waits to see answered).
  *
  * @example
  * ```ts

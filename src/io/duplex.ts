@@ -58,8 +58,9 @@ class Pipe {
     }
     if (consumeBudget(cx) === false) return Pending;
     const n = Math.min(room, data.length);
-    // Copy: the caller may reuse its buffer once the write returned.
-    this.chunks.push(data.slice(0, n));
+    // Copy: the caller may reuse its buffer once the write returned. (Not `data.slice`: on a
+    // Node `Buffer` that is a view of the caller's memory, not a copy.)
+    this.chunks.push(Uint8Array.prototype.slice.call(data, 0, n));
     this.length += n;
     this.reader.wake();
     return n;

@@ -221,8 +221,9 @@ export class SimStream implements Connection {
     }
     if (consumeBudget(cx) === false) return Pending;
     const n = Math.min(room, data.length);
-    // A copy: the caller may reuse its buffer once the write returned.
-    flow.queue.push(data.slice(0, n));
+    // A copy: the caller may reuse its buffer once the write returned. (Not `data.slice`: on a
+    // Node `Buffer` that is a view of the caller's memory, not a copy.)
+    flow.queue.push(Uint8Array.prototype.slice.call(data, 0, n));
     flow.queued += n;
     this.net.transmit(flow);
     return n;
