@@ -87,6 +87,8 @@ const NO_READ = 0;
 const READING = 1;
 const READ = 2;
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** A file offset: an integer >= 0 (Node would read a negative one as "the current position"). */
 function checkPosition(position: number, where: string): void {
   expectIntegerIn(position, `${where}: position`, 0, Number.MAX_SAFE_INTEGER);
@@ -121,6 +123,8 @@ export class File implements AsyncRead, AsyncWrite {
   /** Runs once the read in flight finishes (a close waits for it: the descriptor stays valid). */
   private afterRead: (() => void) | null = null;
   private writing: FsOp<{ bytesWritten: number }> | null = null;
+  /** The bytes `writing` writes (a copy of the data it was started for). */
+  private writingBytes: Buffer = NO_BYTES;
   private readBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   private closed = false;
 
@@ -185,7 +189,8 @@ export class File implements AsyncRead, AsyncWrite {
     // A copy: the caller may reuse its buffer; a write in flight is finished before another starts.
     let writing = this.writing;
     if (writing === null) {
-      const copy = data.slice();
+      const copy = Buffer.from(data);
+      this.writingBytes = copy;
       writing = this.writing = new FsOp("write", this.path, () =>
         this.handle
           .write(copy, 0, copy.length, null)
@@ -197,11 +202,20 @@ export class File implements AsyncRead, AsyncWrite {
       r = writing.poll(cx);
     } catch (error) {
       this.writing = null; // the next write is a new attempt
+      this.writingBytes = NO_BYTES;
       throw error;
     }
     if (r === Pending) return Pending;
     this.writing = null;
-    return r.bytesWritten;
+    const n = r.bytesWritten;
+    const written = this.writingBytes;
+    this.writingBytes = NO_BYTES;
+    // The write may have been started by an earlier call whose future was dropped: its count is
+    // this call's only if what it wrote is the start of `data`; otherwise `data` is written now.
+    if (n > data.length || written.compare(data, 0, n, 0, n) !== 0) {
+      return this.pollWrite(cx, data);
+    }
+    return n;
   }
 
   pollFlush(_cx: Context): Poll<void> {
@@ -245,7 +259,8 @@ export class File implements AsyncRead, AsyncWrite {
       );
     }
     return new FsOp("write", this.path, () =>
-      this.handle.write(data.slice(), 0, data.length, position),
+      // A copy (`Buffer.from`: a `Buffer`'s `slice` would be a view of the caller's memory).
+      this.handle.write(Buffer.from(data), 0, data.length, position),
     ).map((r) => r.bytesWritten);
   }
 
@@ -437,7 +452,8 @@ export function rename(from: string, to: string): Future<void> {
  * ```ts
  * const names = yield* readDir("logs").map((e) => e.name).collect();
  * ```
- * @throws {IoError} with the errno `code` and the path (from the stream's first poll).
+ * @throws {IoError} with the errno `code` and the path (from the stream's first poll); after an
+ * error the stream ends.
  */
 export function readDir(path: string): Stream<Dirent> {
   return new DirStream(path);
@@ -455,6 +471,17 @@ class DirStream extends Stream<Dirent> {
 
   pollNext(cx: Context): Poll<Dirent | typeof Done> {
     if (this.ended) return Done;
+    try {
+      return this.pollEntry(cx);
+    } catch (error) {
+      // An error ends the stream (the directory is closed): polled again, it is done, not a
+      // poll of the failed operation after its completion.
+      this.drop();
+      throw error;
+    }
+  }
+
+  private pollEntry(cx: Context): Poll<Dirent | typeof Done> {
     if (this.dir === null) {
       this.opening ??= new FsOp(
         "opendir",
