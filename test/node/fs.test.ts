@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -35,6 +44,22 @@ const dec = new TextDecoder();
 const openDescriptors = () => readdirSync("/proc/self/fd").length;
 
 /**
+ * How many of this process's descriptors are open on `target` (by the links in /proc/self/fd):
+ * unlike a count of all descriptors, it does not move when something else opens or closes one.
+ */
+function descriptorsOn(target: string): number {
+  let n = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === target) n++;
+    } catch {
+      // closed meanwhile (the listing's own descriptor, say)
+    }
+  }
+  return n;
+}
+
+/**
  * Waits, a host turn at a time (at most 5,000), until the open descriptors are back to `before`:
  * closes finish on the thread pool. `eachTurn` runs after each turn.
  */
@@ -44,6 +69,25 @@ async function descriptorsBackTo(before: number, eachTurn?: () => Promise<unknow
     await eachTurn?.();
   }
   assert.equal(openDescriptors(), before);
+}
+
+/**
+ * Waits until no descriptor is open on `target`: host turns, each with a trip through libuv's
+ * thread pool (where the open and the close that a drop leads to run), not time. With
+ * `stillOpening` (an open in flight when it was dropped), it waits until the descriptor has
+ * appeared and gone again, or for every turn if it is never seen (opened and closed between two
+ * looks): a count of 0 before the open lands proves nothing.
+ */
+async function closedOn(target: string, stillOpening = false, eachTurn?: () => Promise<unknown>) {
+  let seen = false;
+  for (let i = 0; i < 5000; i++) {
+    if (descriptorsOn(target) > 0) seen = true;
+    else if (seen || !stillOpening) break;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await access(target);
+    await eachTurn?.();
+  }
+  assert.equal(descriptorsOn(target), 0, `a descriptor is still open on ${target}`);
 }
 
 test("write, append, read, stat, rename, readDir, remove", async () => {
@@ -244,24 +288,24 @@ test("dropping a readDir stream mid-way, or while it opens, closes the directory
   const tree = join(dir, "listing");
   mkdirSync(tree);
   for (const name of ["a", "b", "c"]) writeFileSync(join(tree, name), name);
-  const before = openDescriptors();
+  assert.equal(descriptorsOn(tree), 0);
   const first = await rt.run(
     future(function* () {
       const entries = readDir(tree);
       const item = yield* entries.next();
-      assert.equal(openDescriptors(), before + 1, "the directory is open while listed");
+      assert.equal(descriptorsOn(tree), 1, "the directory is open while listed");
       entries.drop();
       return item.value?.name;
     }),
   );
   assert.ok(["a", "b", "c"].includes(first!));
-  await descriptorsBackTo(before);
+  await closedOn(tree);
   const listing = readDir(tree);
   const opening = new MockTask(listing.next());
   opening.poll(); // the opendir is in flight
   opening.drop();
   listing.drop();
-  await descriptorsBackTo(before, () => rt.run(future(function* () {})));
+  await closedOn(tree, true, () => rt.run(future(function* () {})));
 });
 
 test("disposing a file (using) closes its descriptor; later reads fail with EBADF", async () => {
@@ -269,10 +313,10 @@ test("disposing a file (using) closes its descriptor; later reads fail with EBAD
   const path = join(dir, "dispose.txt");
   writeFileSync(path, "data");
   const file = await rt.run(open(path));
-  const withFile = openDescriptors();
+  assert.equal(descriptorsOn(path), 1);
   {
     using _file = file;
   }
-  await descriptorsBackTo(withFile - 1);
+  await closedOn(path);
   await assert.rejects(rt.run(read(file, new Uint8Array(4))), { name: "IoError", code: "EBADF" });
 });
