@@ -5,38 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  type Context,
-  Done,
-  future,
-  Pending,
-  type Poll,
-  Runtime,
-  Stream,
-  sleep,
-} from "../../src/index.js";
+import { future, Runtime, type Stream, sleep } from "../../src/index.js";
 import { noopContext } from "../../src/testing/index.js";
 import { TimeDriver } from "../../src/time/time-driver.js";
 import { Gate } from "../helpers.js";
-
-/** A stream of `items`, then Pending for ever (or Done, with `end`); counts its drops. */
-class ProbeStream<T> extends Stream<T> {
-  drops = 0;
-  private cursor = 0;
-  constructor(
-    private readonly items: readonly T[],
-    private readonly end = false,
-  ) {
-    super();
-  }
-  pollNext(_cx: Context): Poll<T | typeof Done> {
-    if (this.cursor < this.items.length) return this.items[this.cursor++] as T;
-    return this.end ? Done : Pending;
-  }
-  override drop(): void {
-    this.drops++;
-  }
-}
+import { ProbeStream } from "./support.js";
 
 /** Polls `stream` `times` times with a waker that does nothing. */
 function pollTimes<T>(stream: Stream<T>, times: number): void {

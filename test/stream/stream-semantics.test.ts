@@ -13,7 +13,6 @@ import { test } from "node:test";
 import {
   asyncFn,
   ChannelReceiverBusy,
-  type Context,
   channel,
   Done,
   Future,
@@ -21,7 +20,6 @@ import {
   fromIterable,
   future,
   InvalidArgumentError,
-  Pending,
   type Poll,
   pending,
   Runtime,
@@ -32,27 +30,9 @@ import {
 } from "../../src/index.js";
 import { assertPending, MockTask, noopContext } from "../../src/testing/index.js";
 import { Gate } from "../helpers.js";
+import { ProbeStream } from "./support.js";
 
 const rt = () => new Runtime({ clock: "virtual" });
-
-/** A stream of `items`, then Pending (or Done, with `end`); counts its drops. */
-class ProbeStream<T> extends Stream<T> {
-  drops = 0;
-  private cursor = 0;
-  constructor(
-    private readonly items: readonly T[],
-    private readonly end = false,
-  ) {
-    super();
-  }
-  pollNext(_cx: Context): Poll<T | typeof Done> {
-    if (this.cursor < this.items.length) return this.items[this.cursor++] as T;
-    return this.end ? Done : Pending;
-  }
-  override drop(): void {
-    this.drops++;
-  }
-}
 
 /** A future whose poll throws `error`; counts its polls. */
 class Throwing extends Future<never> {
