@@ -23,11 +23,16 @@ export class Context {
 
   /** @internal Use {@link Context.fromWaker}. */
   constructor(waker: Waker) {
-    this.waker = waker;
+    // Lent, as Rust's `Context` borrows its waker: `cx.waker.wake()` acts as `wakeByRef()` and
+    // `cx.waker.drop()` does nothing, for every poller (not only a task), so a future that wakes
+    // `cx.waker` on each poll is not left unwoken after the first, and the caller keeps its waker.
+    this.waker = waker.borrowed === true ? waker : new Waker(waker.data, waker.vtable, true);
   }
 
   /**
-   * A context whose waker is `waker`.
+   * A context that lends `waker` to the futures it polls: `cx.waker` wakes what `waker` wakes
+   * (`cx.waker.willWake(waker)`), and, as the waker of a task, is borrowed: `wake()` on it behaves
+   * as `wakeByRef()`, `drop()` does nothing, and `waker` stays owned by the caller.
    *
    * @example
    * ```ts

@@ -334,11 +334,12 @@ describe("Waker.from", () => {
 });
 
 describe("Context", () => {
-  test("Context.fromWaker carries the waker", () => {
+  test("Context.fromWaker lends the waker: cx.waker wakes the same and is borrowed", () => {
     const w = Waker.noop();
     const cx = Context.fromWaker(w);
     assert.ok(cx instanceof Context);
-    assert.equal(cx.waker, w);
+    assert.ok(cx.waker.willWake(w));
+    assert.equal(cx.waker.borrowed, true);
   });
 
   test("Context.fromWaker with a non-waker throws InvalidArgumentError", () => {
