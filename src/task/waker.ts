@@ -98,13 +98,19 @@ export class Waker {
    * let woken = 0;
    * const waker = Waker.from(() => woken++);
    * ```
-   * @throws {InvalidArgumentError} when `target` is neither a function nor has a `wake` method.
+   * @throws {InvalidArgumentError} when `target` is neither a function nor has a `wake` method, or
+   * has a `wakeByRef` that is not a function.
    */
   static from(target: Wake | (() => void)): Waker {
     if (typeof target === "function") return new Waker({ wake: target }, WAKE_VTABLE);
     if (target === null || typeof target !== "object" || typeof target.wake !== "function") {
       throw new InvalidArgumentError(
         `Waker.from: expected a function or an object with a wake() method, got ${describeValue(target)}`,
+      );
+    }
+    if (target.wakeByRef && typeof target.wakeByRef !== "function") {
+      throw new InvalidArgumentError(
+        `Waker.from: wakeByRef must be a function when given, got ${describeValue(target.wakeByRef)}`,
       );
     }
     return new Waker(target, WAKE_VTABLE);
@@ -136,10 +142,16 @@ export class Waker {
     this.vtable.wakeByRef(this.data);
   }
 
-  /** A new waker that wakes the same task; the caller owns it (and should `drop()` or `wake()` it). */
+  /**
+   * A new waker that wakes the same task; the caller owns it (and should `drop()` or `wake()` it).
+   *
+   * @throws {InvalidArgumentError} when the vtable's `clone` did not return a raw waker (an object
+   * with `data` and a {@link RawWakerVTable} `vtable`).
+   */
   clone(): Waker {
     if (this.use !== LIVE && this.borrowed === false && debugMode) this.misuse("clone");
     const raw = this.vtable.clone(this.data);
+    if (raw == null || !(raw.vtable instanceof RawWakerVTable)) throw badClone(raw);
     return new Waker(raw.data, raw.vtable);
   }
 
@@ -174,6 +186,12 @@ export class Waker {
       `Waker.${operation}() on a waker already ${how}; clone() a waker you need to keep`,
     );
   }
+}
+
+function badClone(raw: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Waker.clone: the vtable's clone must return a RawWaker (new RawWaker(data, vtable)), got ${describeValue(raw)}`,
+  );
 }
 
 function noop(): void {}
