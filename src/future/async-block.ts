@@ -360,10 +360,19 @@ function invalidYield(name: string, value: unknown): InvalidArgumentError {
   );
 }
 
+/** The prototype of every `async function*`: its generators' `next()` returns a Promise. */
+const AsyncGeneratorFunctionPrototype: object = Object.getPrototypeOf(async function* () {});
+
 function checkGeneratorFunction(genFn: unknown, where: string): void {
   if (typeof genFn !== "function") {
     throw new InvalidArgumentError(
       `${where}: expected a generator function (function* () { ... }), got ${describeValue(genFn)}`,
+    );
+  }
+  // Its steps are Promises, never `done`: the block would loop for ever in one poll.
+  if (Object.getPrototypeOf(genFn) === AsyncGeneratorFunctionPrototype) {
+    throw new InvalidArgumentError(
+      `${where}: expected a generator function (function* () { ... }), got an async generator function (async function*); await futures with yield* in a plain function*`,
     );
   }
 }
@@ -398,7 +407,8 @@ function startGenerator<T>(gen: unknown, name: string, where: string): GenFuture
  *   return reply.code;
  * });
  * ```
- * @throws {InvalidArgumentError} when `genFn` is not a generator function.
+ * @throws {InvalidArgumentError} when `genFn` is not a generator function (an `async function*`
+ * included).
  *
  * Cancel safety: dropping the future stops the body at its current `yield*` and runs its
  * `finally` blocks exactly once.
@@ -421,7 +431,8 @@ export function future<T>(genFn: () => AsyncGenerator<T>): Future<T> {
  * });
  * const name = yield* fetchUser(7);
  * ```
- * @throws {InvalidArgumentError} when `genFn` is not a generator function.
+ * @throws {InvalidArgumentError} when `genFn` is not a generator function (an `async function*`
+ * included).
  *
  * Cancel safety: as {@link future}.
  */
