@@ -89,7 +89,9 @@ export class PctScheduler extends SimScheduler {
     private readonly steps: number,
   ) {
     super(host, pollCost, log);
-    for (let i = 1; i < depth; i++) {
+    // At most `steps` draws: past that every step may already be a change point, and a huge
+    // depth (from a replay string, say) must not hang the run before its first poll.
+    for (let i = 1; i < depth && i <= steps; i++) {
       const at = 1 + Math.floor(random() * steps);
       if (!this.changePoints.has(at)) this.changePoints.set(at, i);
     }

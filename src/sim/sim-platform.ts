@@ -118,6 +118,8 @@ export class SimPlatform implements Platform {
       if (done()) return "done";
       if (this.stopRequested) return "stopped";
       if (this.steps >= maxSteps) return "steps";
+      // Polls cost virtual time too: a run that spins past maxTime stops as one that sleeps past it.
+      if (this.time > maxTime) return "time";
       const micro = microtasks.shift();
       if (micro !== undefined) {
         this.steps++;

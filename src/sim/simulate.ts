@@ -45,11 +45,17 @@ export interface SimulateOptions {
    * production order).
    */
   readonly scheduling?: SimScheduling;
-  /** Virtual milliseconds each task poll takes (default 0.001, one microsecond). */
+  /**
+   * Virtual milliseconds each task poll takes: a finite number >= 0 (default 0.001, one
+   * microsecond).
+   */
   readonly pollCost?: number;
   /** Steps (task polls plus timer and host callbacks) before the run fails (default 1,000,000). */
   readonly maxSteps?: number;
-  /** Virtual milliseconds before the run fails (default 7 days). */
+  /**
+   * Virtual milliseconds before the run fails (default 7 days): a timer due later, or polls whose
+   * cost takes the clock past it.
+   */
   readonly maxTime?: number;
   /**
    * Record the event log (`sim.events`): polls, wakes, time jumps, the deliveries and faults of the
@@ -263,6 +269,7 @@ export function runSimulation<T>(
   const previousDebug = debugMode;
   let unhandled: { error: unknown; id: number; name: string | undefined } | null = null;
   let running = false;
+  let shuttingDown = false;
   const host = new SimPlatform(seededRandom(deriveSeed(o.seed, STREAM_PLATFORM)), events);
   const replay = formatReplay(
     { seed: o.seed, scheduling: o.scheduling, pollCost: o.pollCost },
@@ -280,7 +287,8 @@ export function runSimulation<T>(
       events?.push(`unhandled ${info.id}`);
       if (o.unhandledErrors === "ignore" || unhandled !== null) return;
       unhandled = { error, id: info.id, name: info.name };
-      host.stopRequested = true;
+      // The cleanup after the root completed runs to its end (the other tasks' finalizers too).
+      if (!shuttingDown) host.stopRequested = true;
     },
   });
   const sim = new Simulation(o.seed, replay, runtime, host, events, o.faults);
@@ -313,6 +321,7 @@ export function runSimulation<T>(
     events?.push(`end ${ok ? "ok" : reason === "done" ? "error" : reason}`);
     // Cancel what is left and run its finalizers (bounded: a finalizer may hang or spin).
     host.stopRequested = false;
+    shuttingDown = true;
     void runtime.shutdown();
     host.runUntil(() => false, {
       maxSteps: host.steps + Math.min(o.maxSteps, 100_000),
@@ -365,7 +374,7 @@ function stopError(
   }
   if (reason === "time") {
     return new SimulationLimitError(
-      `simulation: the next event is past maxTime = ${o.maxTime} ms of virtual time, ${at}: a program that never ends (raise maxTime if it is just long)`,
+      `simulation: the run went past maxTime = ${o.maxTime} ms of virtual time (its polls, or its next event), ${at}: a program that never ends (raise maxTime if it is just long)`,
       dump,
     );
   }
@@ -472,6 +481,10 @@ export function checkOptions(options: SimulateOptions): CheckedOptions {
   const seed = checkSeed(options.seed ?? 0, "simulate");
   const scheduling = checkScheduling(options.scheduling ?? "random");
   const pollCost = nonNegative(options.pollCost, DEFAULT_POLL_COST, "pollCost");
+  if (pollCost === Number.POSITIVE_INFINITY) {
+    // Virtual time would be infinite after one poll, and the replay string would not parse.
+    throw new InvalidArgumentError("simulate: pollCost must be a finite number >= 0, got Infinity");
+  }
   const maxSteps = nonNegative(options.maxSteps, DEFAULT_MAX_STEPS, "maxSteps");
   const maxTime = nonNegative(options.maxTime, DEFAULT_MAX_TIME, "maxTime");
   const unhandledErrors = options.unhandledErrors ?? "fail";
