@@ -55,6 +55,11 @@ export class Semaphore {
   static readonly MAX_PERMITS = MAX_PERMITS;
 
   private available: number;
+  /**
+   * @internal The permits the semaphore has in all, free or taken: what `addPermits` checks
+   * against the maximum (free permits alone would let releases push the count past it).
+   */
+  total: number;
   private closed = false;
   /** @internal */
   readonly waiters = new WaitList();
@@ -63,6 +68,7 @@ export class Semaphore {
 
   constructor(permits: number) {
     this.available = checkCount(permits, "Semaphore", true);
+    this.total = this.available;
   }
 
   /** Permits that can be taken right now. */
@@ -112,13 +118,15 @@ export class Semaphore {
   /**
    * Adds `n` permits (waiters are served first).
    *
-   * @throws {OutOfRangeError} (a `RangeError`) when the total would exceed 2^31-1.
+   * @throws {OutOfRangeError} (a `RangeError`) when the total, free and taken permits together,
+   * would exceed 2^31-1.
    */
   addPermits(n: number): void {
     checkCount(n, "Semaphore.addPermits", true);
-    if (this.available + n > MAX_PERMITS) {
+    if (this.total + n > MAX_PERMITS) {
       throw new OutOfRangeError(`Semaphore.addPermits: more than ${MAX_PERMITS} permits`);
     }
+    this.total += n;
     this.release(n);
   }
 
@@ -189,7 +197,9 @@ export class SemaphorePermit {
 
   /** Drops the permits without giving them back (the semaphore shrinks). */
   forget(): void {
+    if (this.released === true) return;
     this.released = true;
+    this.semaphore.total -= this.permits;
   }
 
   /**

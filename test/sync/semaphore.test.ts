@@ -166,6 +166,21 @@ test("forget keeps the permits out of the semaphore for good", () => {
   assert.equal(sem.availablePermits, 1);
 });
 
+test("addPermits counts taken permits too: the total never passes MAX_PERMITS, forgotten ones leave it", () => {
+  const max = Semaphore.MAX_PERMITS;
+  const sem = new Semaphore(max);
+  const p = sem.tryAcquire(1)!;
+  thrown(() => sem.addPermits(1), OutOfRangeError); // one is taken, not gone
+  p.release();
+  assert.equal(sem.availablePermits, max, "never more than the maximum");
+  const q = sem.tryAcquire(2)!;
+  q.forget();
+  q.forget(); // once only
+  sem.addPermits(2);
+  assert.equal(sem.availablePermits, max);
+  thrown(() => sem.addPermits(1), OutOfRangeError);
+});
+
 test("a dropped pending acquire releases its waker", () => {
   const sem = new Semaphore(0);
   const t = new MockTask(sem.acquire());
