@@ -1,7 +1,8 @@
 import * as net from "node:net";
 import { Future, pollAfterCompletion } from "../future/future.js";
+import { AcceptWaiters } from "../io/accept-waiters.js";
 import { Stream } from "../stream/stream.js";
-import { Waiter, WaitList } from "../sync/wait-list.js";
+import { Waiter } from "../sync/wait-list.js";
 import type { Context } from "../task/context.js";
 import { describeValue, InvalidArgumentError } from "../task/errors.js";
 import { Done, Pending, type Poll } from "../task/poll.js";
@@ -120,7 +121,7 @@ export class TcpListener {
   private error: Error | null = null;
   private closed = false;
   /** Pending accepts (and `incoming()` streams), FIFO: several tasks may accept at once. */
-  private readonly acceptors = new WaitList();
+  private readonly acceptors = new AcceptWaiters();
 
   /** @internal `event` is "secureConnection" for a TLS server. */
   constructor(
@@ -133,11 +134,11 @@ export class TcpListener {
         return;
       }
       this.queue.push(socket);
-      this.wakeNextAcceptor();
+      this.acceptors.wakeNext();
     });
     server.on("error", (error) => {
       this.error = IoError.from(error, "accept");
-      this.wakeNextAcceptor();
+      this.acceptors.wakeNext();
     });
   }
 
@@ -204,21 +205,20 @@ export class TcpListener {
    * own) parked until a connection, an accept error or the close arrives.
    */
   pollAccept(cx: Context, waiter: Waiter): Poll<TcpStream | typeof Done> {
-    waiter.ready = false;
     const socket = this.queue.shift();
     if (socket !== undefined) {
-      this.acceptors.cancel(waiter);
+      this.acceptors.leave(waiter, false);
       return new TcpStream(socket);
     }
     if (this.error !== null) {
       // A failed accept(2) (EMFILE...) fails one accept: the server keeps listening.
       const error = this.error;
       this.error = null;
-      this.acceptors.cancel(waiter);
+      this.acceptors.leave(waiter, false);
       throw error;
     }
     if (this.closed) {
-      this.acceptors.cancel(waiter);
+      this.acceptors.leave(waiter, false);
       return Done;
     }
     this.acceptors.park(waiter, cx.waker);
@@ -230,19 +230,7 @@ export class TcpListener {
    * connection or an error it will not take, the next waiting accept is woken for it instead.
    */
   releaseAcceptor(waiter: Waiter): void {
-    this.acceptors.cancel(waiter);
-    if (waiter.ready) {
-      waiter.ready = false;
-      if (this.queue.length > 0 || this.error !== null) this.wakeNextAcceptor();
-    }
-  }
-
-  /** Wakes the accept that has waited longest, for what just arrived. */
-  private wakeNextAcceptor(): void {
-    const waiter = this.acceptors.popFront();
-    if (waiter === null) return;
-    waiter.ready = true;
-    waiter.wake();
+    this.acceptors.leave(waiter, this.queue.length > 0 || this.error !== null);
   }
 }
 

@@ -1,8 +1,9 @@
 import { Future, pollAfterCompletion } from "../../future/future.js";
+import { AcceptWaiters } from "../../io/accept-waiters.js";
 import type { Listener, NetAddr } from "../../io/net.js";
 import { IoError } from "../../node/io-error.js";
-import { HeldWaker } from "../../runtime/held-waker.js";
 import { Stream } from "../../stream/stream.js";
+import { Waiter } from "../../sync/wait-list.js";
 import type { Context } from "../../task/context.js";
 import { Done, Pending, type Poll } from "../../task/poll.js";
 import type { SimHost } from "./host.js";
@@ -26,8 +27,8 @@ export class SimListener implements Listener {
   readonly queue: SimStream[] = [];
   /** @internal */
   closed = false;
-  /** The wakers of every pending accept (several tasks may accept on one listener at once). */
-  private readonly acceptors = new Set<HeldWaker>();
+  /** Pending accepts (and `incoming()` streams), FIFO: several tasks may accept at once. */
+  private readonly acceptors = new AcceptWaiters();
 
   /** @internal Use {@link SimHost.bind}. */
   constructor(
@@ -63,7 +64,7 @@ export class SimListener implements Listener {
     this.closed = true;
     this.host.unlisten(this.port, this);
     for (const end of this.queue.splice(0)) end.net.abort(end);
-    this.wakeAcceptors();
+    this.acceptors.wakeAll();
   }
 
   /** Same as {@link close}. */
@@ -78,42 +79,35 @@ export class SimListener implements Listener {
   /** @internal The network queued a connection. */
   push(end: SimStream): void {
     this.queue.push(end);
-    this.wakeAcceptors();
+    this.acceptors.wakeNext();
   }
 
   /**
-   * @internal The next connection, `Done` once closed, or `Pending` with `cx.waker` kept in
-   * `slot` (the accept's own) until a connection arrives or the listener closes.
+   * @internal The next connection, `Done` once closed, or `Pending` with `waiter` (the accept's
+   * own) parked until a connection arrives or the listener closes.
    */
-  pollAccept(cx: Context, slot: HeldWaker): Poll<SimStream | typeof Done> {
+  pollAccept(cx: Context, waiter: Waiter): Poll<SimStream | typeof Done> {
     const end = this.queue.shift();
     if (end !== undefined || this.closed) {
-      this.releaseAcceptor(slot);
+      this.acceptors.leave(waiter, false);
       return end ?? Done;
     }
-    slot.register(cx.waker);
-    this.acceptors.add(slot);
+    this.acceptors.park(waiter, cx.waker);
     return Pending;
   }
 
-  /** @internal An accept (or incoming stream) stopped waiting: forgets its waker only. */
-  releaseAcceptor(slot: HeldWaker): void {
-    this.acceptors.delete(slot);
-    slot.release();
-  }
-
-  /** Wakes every pending accept: each polls again, and those that find no connection wait again. */
-  private wakeAcceptors(): void {
-    if (this.acceptors.size === 0) return;
-    const waiting = [...this.acceptors];
-    this.acceptors.clear();
-    for (const slot of waiting) slot.wake();
+  /**
+   * @internal An accept (or incoming stream) stopped waiting. If it had been woken for a
+   * connection it will not take, the next waiting accept is woken for it instead.
+   */
+  releaseAcceptor(waiter: Waiter): void {
+    this.acceptors.leave(waiter, this.queue.length > 0);
   }
 }
 
 class Accept extends Future<SimStream> {
   private done = false;
-  private readonly slot = new HeldWaker();
+  private readonly slot = new Waiter();
   constructor(private readonly listener: SimListener) {
     super();
   }
@@ -137,7 +131,7 @@ class Accept extends Future<SimStream> {
 }
 
 class Incoming extends Stream<SimStream> {
-  private readonly slot = new HeldWaker();
+  private readonly slot = new Waiter();
   constructor(private readonly listener: SimListener) {
     super();
   }
