@@ -3,7 +3,7 @@
  * records any poll that arrives after it completed, threw or was dropped (a contract violation by
  * its owner).
  */
-import { type Context, Future, Pending, type Poll, type Waker } from "../../src/index.js";
+import { type Context, Future, future, Pending, type Poll, type Waker } from "../../src/index.js";
 
 /** A leaf completed or failed from outside (`resolve`/`reject`), which then wakes its waker. */
 export class Leaf<T = void> extends Future<T> {
@@ -140,4 +140,20 @@ export class Countdown<T = void> extends Future<T> {
   override describe(): string {
     return this.label;
   }
+}
+
+/**
+ * A block that waits for ever, whose `finally` logs "finally", awaits `cleanup`, then logs
+ * "cleaned": the shape of an async cleanup that a drop must drive to its end.
+ */
+export function blockWithAsyncFinally(cleanup: Future<unknown>, log: string[]): Future<void> {
+  return future(function* () {
+    try {
+      yield* new Leaf<void>("body");
+    } finally {
+      log.push("finally");
+      yield* cleanup;
+      log.push("cleaned");
+    }
+  });
 }

@@ -18,7 +18,7 @@ import {
   type Waker,
 } from "../../src/index.js";
 import { assertPending, MockTask } from "../../src/testing/index.js";
-import { Leaf } from "./leaf.js";
+import { blockWithAsyncFinally, Leaf } from "./leaf.js";
 
 /** Lets every queued microtask (and the ones they queue) run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -68,15 +68,7 @@ describe("orphaned cleanup without a runtime", () => {
   test("an async finally of a dropped block runs to its end on microtasks, once", async () => {
     const cleanup = new Leaf<void>("cleanup");
     const log: string[] = [];
-    const block = future(function* () {
-      try {
-        yield* new Leaf<void>("body");
-      } finally {
-        log.push("finally");
-        yield* cleanup;
-        log.push("cleaned");
-      }
-    });
+    const block = blockWithAsyncFinally(cleanup, log);
     assertPending(new MockTask(block).poll());
     block.drop();
     assert.deepEqual(log, ["finally"]);

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, test } from "node:test";
-import { future, ready, select, withSignal } from "../../src/index.js";
+import { ready, select, withSignal } from "../../src/index.js";
 import { assertPending, assertReady, MockTask } from "../../src/testing/index.js";
-import { Leaf } from "./leaf.js";
+import { blockWithAsyncFinally, Leaf } from "./leaf.js";
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, "abort").length;
 
@@ -50,15 +50,7 @@ describe("withSignal, signal not aborted", () => {
     const controller = new AbortController();
     const cleanup = new Leaf<void>("cleanup");
     const log: string[] = [];
-    const body = future(function* () {
-      try {
-        yield* new Leaf<void>("body");
-      } finally {
-        log.push("finally");
-        yield* cleanup;
-        log.push("cleaned");
-      }
-    });
+    const body = blockWithAsyncFinally(cleanup, log);
     const winner = new Leaf<string>("winner");
     const task = new MockTask(
       select([winner, withSignal(body, controller.signal)], { biased: true }),

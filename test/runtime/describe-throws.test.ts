@@ -12,12 +12,12 @@ import {
   future,
   Pending,
   type Poll,
-  pending,
   pollFn,
   Runtime,
   type Waker,
 } from "../../src/index.js";
 import { assertPending, MockTask } from "../../src/testing/index.js";
+import { blockWithAsyncFinally } from "../future/leaf.js";
 
 class Opaque extends Future<never> {
   poll(): Poll<never> {
@@ -85,15 +85,7 @@ test("a synchronous drop still hands the cleanup to the runtime, which finishes 
   const log: string[] = [];
   await rt.run(
     future(function* () {
-      const block = future(function* () {
-        try {
-          yield* pending();
-        } finally {
-          log.push("finally");
-          yield* gate;
-          log.push("cleaned");
-        }
-      });
+      const block = blockWithAsyncFinally(gate, log);
       assertPending(new MockTask(block).poll());
       block.drop(); // the runtime names the cleanup task after describe(): must not throw
       assert.deepEqual(log, ["finally"]);
